@@ -1,0 +1,155 @@
+"""Sessions of the monorepo: lint, tests (one isolated venv per package), integration, build, demo, bench.
+
+``nox`` runs lint, tests, integration and build. ``nox -t rice-n`` runs one package's tests.
+uv is the venv backend where present (virtualenv otherwise). torch is pinned by constraints.txt to
+the CPU build found through pip's find-links, so no session ever pulls a CUDA build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ["sparse-drl", "stable-grad-rl", "rice-n", "map-merge", "vcr-wiki", "umbrella"]
+COMPONENTS = PACKAGES[:-1]
+MODULES = {p: p.replace("-", "_") for p in PACKAGES}
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests", "integration", "build"]
+nox.options.reuse_existing_virtualenvs = False
+
+
+def pip_find_links() -> str:
+    """The find-links folder of pip's configuration (where the CPU torch wheel lies), or ''."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "get", "global.find-links"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+if "UV_FIND_LINKS" not in os.environ and (links := pip_find_links()):
+    os.environ["UV_FIND_LINKS"] = links
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def local(package: str, extra: str = "") -> str:
+    """Local path of a package (with an extra) for session.install."""
+    path = str(ROOT / "packages" / package)
+    return f"{path}[{extra}]" if extra else path
+
+
+def install_everything(session: nox.Session, *more: str) -> None:
+    """Install umbrella[all] with every sibling from its local path, in one resolver call."""
+    session.install(local("umbrella", "all"), *(local(p, "test") for p in COMPONENTS), *more, *CONSTRAINTS)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and format check; import-linter contracts between the packages."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    install_everything(session, "import-linter")
+    session.run("lint-imports", "--config", str(ROOT / "pyproject.toml"))
+
+
+@nox.session
+@nox.parametrize("package", [nox.param(p, id=p, tags=[p]) for p in PACKAGES])
+def tests(session: nox.Session, package: str) -> None:
+    """One package's tests, in a venv holding only that package and its test extra (non-editable)."""
+    session.install(local(package, "test"), *CONSTRAINTS)
+    session.run("pytest", str(ROOT / "packages" / package / "tests"), *session.posargs)
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """umbrella[all] with every sibling from local paths; runs the cross-package tests in tests/."""
+    install_everything(session)
+    session.run("pytest", str(ROOT / "tests"), *session.posargs)
+
+
+def check_metadata(dist_file: Path, package: str, version: str) -> None:
+    """Fail unless a wheel's metadata names the package, its version, its license and a README."""
+    with zipfile.ZipFile(dist_file) as wheel:
+        name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        meta = Parser().parsestr(wheel.read(name).decode())
+    problems = []
+    if meta["Name"] != package:
+        problems.append(f"name {meta['Name']!r}")
+    if meta["Version"] != version:
+        problems.append(f"version {meta['Version']!r} (expected {version!r})")
+    if not (meta["License-Expression"] or meta["License"]):
+        problems.append("no license")
+    if meta["Description-Content-Type"] != "text/markdown" or len(meta.get_payload()) < 200:
+        problems.append("no markdown README as long description")
+    if problems:
+        raise RuntimeError(f"{dist_file.name}: bad metadata: {', '.join(problems)}")
+
+
+def package_version(package: str) -> str:
+    """The version string in a package's __init__.py."""
+    init = ROOT / "packages" / package / "src" / MODULES[package] / "__init__.py"
+    for line in init.read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip("\"'")
+    raise RuntimeError(f"{init} has no __version__")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """sdist + wheel of every package into dist/; each wheel installs alone in a fresh venv and imports."""
+    session.install("build", "uv")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for package in PACKAGES:
+        out = dist / package
+        session.run("uv", "build", "--quiet", "--out-dir", str(out), local(package))
+        wheels = list(out.glob("*.whl"))
+        sdists = list(out.glob("*.tar.gz"))
+        if len(wheels) != 1 or len(sdists) != 1:
+            session.error(f"{package}: expected one wheel and one sdist in {out}")
+        check_metadata(wheels[0], package, package_version(package))
+        with tempfile.TemporaryDirectory() as venv:
+            python = str(Path(venv) / "bin" / "python")
+            session.run("uv", "venv", "--quiet", "--python", sys.executable, venv)
+            session.run("uv", "pip", "install", "--quiet", "--python", python, str(wheels[0]), *CONSTRAINTS)
+            session.run(
+                python, "-I", "-c", f"import {MODULES[package]}; print({MODULES[package]}.__version__)"
+            )
+            session.run(str(Path(venv) / "bin" / package), "--version", external=True)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: install umbrella[all] from local paths and run `umbrella demo`."""
+    install_everything(session)
+    session.run("umbrella", "info")
+    session.run("umbrella", "demo", "--out", str(ROOT / "demo-out"), *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed and memory benchmarks, one script per package (not part of CI)."""
+    install_everything(session, "pytest-benchmark")
+    scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+    if not scripts:
+        session.skip("no benchmark scripts yet")
+    for script in scripts:
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,5 @@
+"""Run the ``umbrella`` command line as ``python -m umbrella``."""
+
+from umbrella.cli import main
+
+raise SystemExit(main())

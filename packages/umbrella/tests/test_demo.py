@@ -1,0 +1,79 @@
+"""umbrella demo: classification of component outcomes and the summary table."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from umbrella.cli import main
+from umbrella.components import Component
+from umbrella.demo import run_component_demo, summary_table
+
+
+@dataclass(frozen=True)
+class InstalledFake(Component):
+    """A component that claims to be installed, backed by a module written by the test."""
+
+    def installed_version(self) -> str | None:
+        return "0.1.0"
+
+
+MAIN_BODIES = {
+    "ok": """
+        out = sys.argv[sys.argv.index("--out") + 1]
+        pathlib.Path(out, "demo.json").write_text(json.dumps({"key_figure": "answer 42"}))
+    """,
+    "missing": "sys.exit(3)",
+    "failed": "sys.exit(1)",
+}
+
+
+@pytest.fixture
+def fake_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def make(kind: str) -> Component:
+        package = tmp_path / "lib" / f"fake_{kind}"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        body = textwrap.dedent(MAIN_BODIES[kind])
+        (package / "__main__.py").write_text("import json, pathlib, sys\n" + body)
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path / "lib"))
+        return InstalledFake(f"fake-{kind}", f"fake_{kind}", "a fake")
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "figure"),
+    [("ok", "ok", "answer 42"), ("missing", "missing", "not built yet"), ("failed", "failed", "exit code 1")],
+)
+def test_outcome_classification(fake_component, tmp_path: Path, kind: str, status: str, figure: str) -> None:
+    outcome = run_component_demo(fake_component(kind), tmp_path / "out", seed=0, timeout=60)
+    assert (outcome.status, outcome.key_figure) == (status, figure)
+    assert (tmp_path / "out" / f"fake-{kind}").is_dir()
+
+
+def test_summary_table_has_one_row_per_component(fake_component, tmp_path: Path) -> None:
+    outcomes = [run_component_demo(fake_component(k), tmp_path, 0, 60) for k in ("ok", "failed")]
+    lines = summary_table(outcomes).splitlines()
+    assert lines[0].split() == ["component", "status", "key", "figure", "seconds"]
+    assert lines[2].startswith("fake-ok") and "answer 42" in lines[2]
+    assert lines[3].startswith("fake-failed") and "failed" in lines[3]
+
+
+def test_demo_with_nothing_installed_reports_and_succeeds(tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("not installed") == 5
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {c["status"] for c in summary["components"]} == {"not installed"}
+
+
+def test_info_lists_every_component(capsys) -> None:
+    assert main(["info"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("sparse-drl", "stable-grad-rl", "rice-n", "map-merge", "vcr-wiki"):
+        assert name in printed
