@@ -185,7 +185,7 @@ def test_bad_sparsity_errors(bad: object) -> None:
 
 
 def test_unsupported_layers_error() -> None:
-    with pytest.raises(TypeError, match="no prunable layer.*LSTM"):
+    with pytest.raises(TypeError, match=r"no prunable layer.*LSTM"):
         sparsify(nn.LSTM(4, 8), 0.5)
     net = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 2))
     with pytest.raises(TypeError, match="Embedding"):

@@ -99,7 +99,14 @@ def collect_linear_outputs(
 
 def weight_norm(module: nn.Module) -> float:
     """L2 norm of all parameters of ``module``."""
-    return float(torch.sqrt(sum((p.detach().double().square().sum() for p in module.parameters()), torch.zeros((), dtype=torch.float64))))
+    return float(
+        torch.sqrt(
+            sum(
+                (p.detach().double().square().sum() for p in module.parameters()),
+                torch.zeros((), dtype=torch.float64),
+            )
+        )
+    )
 
 
 def grad_norm(module: nn.Module) -> float:

@@ -259,7 +259,9 @@ class DensityReport(dict):
         width = max([len(r.name) for r in self.layers] + [5])
         lines = [f"{'layer':<{width}}  {'shape':>16}  {'kept':>10}  {'density':>8}"]
         for r in self.layers:
-            lines.append(f"{r.name:<{width}}  {'x'.join(map(str, r.shape)):>16}  {r.kept:>10}  {r.density:>8.4f}")
+            lines.append(
+                f"{r.name:<{width}}  {'x'.join(map(str, r.shape)):>16}  {r.kept:>10}  {r.density:>8.4f}"
+            )
         lines.append(
             f"total: {self.effective_params:,} of {self.dense_params:,} parameters "
             f"(density {self.total_density:.4f}; prunable weights {self.kernel_density:.4f})"
@@ -282,7 +284,9 @@ def density_report(module: nn.Module) -> DensityReport:
     return DensityReport(rows, sum(p.numel() for p in module.parameters()))
 
 
-def load_sparse_state_dict(module: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True) -> nn.Module:
+def load_sparse_state_dict(
+    module: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
+) -> nn.Module:
     """Load a state dict saved from a sparsified module into ``module`` (sparsified or not).
 
     Masks found in ``state_dict`` (``*.weight_mask``) are attached to ``module`` where it has none yet,
