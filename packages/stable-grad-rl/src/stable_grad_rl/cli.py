@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=50, help="checkpoint every N iterations")
     train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--device", default="cpu", help="torch device, e.g. cuda or cuda:1")
 
     sweep = sub.add_parser("sweep", help="depth x width x intervention x seed grid")
     _common(sweep, "runs/sweep")
@@ -129,7 +130,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = TrainConfig(
             algo=args.algo, env=args.env, network=net, optimizer=args.optimizer, lr=args.lr, seed=seed,
             algo_config=_algo_config(args), log_every=args.log_every, diag_every=args.diag_every,
-            checkpoint_every=args.checkpoint_every,
+            checkpoint_every=args.checkpoint_every, device=args.device,
         ).validate()  # fmt: skip
         out = Path(args.out) / f"seed_{seed}" if args.num_seeds > 1 else Path(args.out)
         summary = run_training(cfg, out, resume=args.resume, progress=not args.no_progress)
