@@ -145,6 +145,8 @@ def load_eval_samples(
             pf = pq.ParquetFile(shard)
         except Exception as err:  # pyarrow raises several types for a non-Parquet file
             raise ValueError(f"{str(shard)!r} is not a readable Parquet file ({err})") from err
+        if pf.metadata.num_rows == 0:
+            continue
         names = set(pf.schema_arrow.names)
         needed = [*REQUIRED_COLUMNS, *(VARIANTS[v] for v in variants)]
         missing = [c for c in needed if c not in names]
@@ -444,6 +446,7 @@ def evaluate(config: EvalConfig) -> dict:
         "jaccard": first["jaccard"],
         "n_blanks": first["n_blanks"],
         "n_samples": first["n_samples"],
+        "metrics": first["metrics"],
         "task": task,
         "language": language,
         "difficulty": difficulty,
