@@ -143,7 +143,7 @@ def test_bad_datasets_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         evaluate(EvalConfig(dataset=str(tmp_path / "nothing"), model="oracle", out=str(tmp_path / "o3")))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no .parquet"):
+    with pytest.raises(FileNotFoundError, match=r"no \.parquet"):
         evaluate(EvalConfig(dataset=str(tmp_path / "empty"), model="oracle", out=str(tmp_path / "o4")))
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "x.parquet").write_bytes(b"not parquet")

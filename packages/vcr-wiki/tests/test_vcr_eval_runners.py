@@ -154,7 +154,8 @@ def test_transformers_runner_batches_greedily(tiny_vlm: Path) -> None:
     batched = runner.predict(images, prompts, max_new_tokens=[4, 6, 3])
     assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
     one_by_one = [
-        runner.predict([im], [p], max_new_tokens=b)[0] for im, p, b in zip(images, prompts, [4, 6, 3])
+        runner.predict([im], [p], max_new_tokens=b)[0]
+        for im, p, b in zip(images, prompts, [4, 6, 3], strict=True)
     ]
     assert batched == one_by_one  # greedy and left-padded: batching changes nothing
     assert runner.predict(images[:1], prompts[:1], max_new_tokens=4) == batched[:1]  # deterministic
@@ -208,7 +209,7 @@ def test_model_folders_that_are_not_vlms(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         TransformersRunner(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no config.json"):
+    with pytest.raises(ValueError, match=r"no config\.json"):
         TransformersRunner(tmp_path / "empty")
     LlamaConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1).save_pretrained(tmp_path / "llm")
     with pytest.raises(ValueError, match="not a vision-language model: model_type 'llama'"):
