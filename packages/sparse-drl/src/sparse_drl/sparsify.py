@@ -1,0 +1,308 @@
+"""One-shot random pruning of any torch module (Ma et al. 2025): ``sparsify``, ``SparseLinear``, reports."""
+
+from __future__ import annotations
+
+import fnmatch
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sparse_drl.allocation import check_sparsity, erk_densities, uniform_densities
+from sparse_drl.masking import MASK_SUFFIX, attach_mask, is_masked, masked_names
+
+__all__ = [
+    "PRUNABLE_TYPES",
+    "DensityReport",
+    "SparseLinear",
+    "density_report",
+    "layer_densities",
+    "load_sparse_state_dict",
+    "prunable_layers",
+    "random_mask",
+    "sparsify",
+]
+
+PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+METHODS = ("erk", "uniform")
+BUDGETS = ("all", "kernels")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def prunable_layers(module: nn.Module) -> dict[str, nn.Module]:
+    """Linear and Conv layers of ``module`` (with a weight), by module name, in registration order."""
+    return {
+        name: m
+        for name, m in module.named_modules()
+        if isinstance(m, PRUNABLE_TYPES) and getattr(m, "weight", None) is not None
+    }
+
+
+def layer_seed(seed: int, name: str) -> int:
+    """A per-layer seed derived from the global seed and the layer's name (stable across runs)."""
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**63 - 1)
+
+
+def random_mask(
+    shape: Sequence[int], density: float, seed: int, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """A 0/1 float mask with exactly ``round(density * numel)`` ones at uniformly random positions."""
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density must be in [0, 1], got {density!r}")
+    numel = 1
+    for d in shape:
+        numel *= int(d)
+    keep = round(density * numel)
+    gen = torch.Generator().manual_seed(int(seed))
+    flat = torch.zeros(numel)
+    flat[torch.randperm(numel, generator=gen)[:keep]] = 1.0
+    return flat.view(*shape).to(device) if device is not None else flat.view(*shape)
+
+
+def _resolve_dense(
+    layers: dict[str, nn.Module], module: nn.Module, dense_layers: Sequence[str] | None, method: str
+) -> list[str]:
+    """Layer names kept dense: the method's default when ``dense_layers`` is None, else the given patterns."""
+    names = list(layers)
+    if dense_layers is None:
+        # ERK keeps first and last layers dense through its cap (upstream has no explicit rule);
+        # uniform has no such cap, so the usual convention keeps the first and last layers dense.
+        return [] if method == "erk" or len(names) < 3 else [names[0], names[-1]]
+    if isinstance(dense_layers, str):
+        dense_layers = [dense_layers]
+    all_modules = dict(module.named_modules())
+    chosen: list[str] = []
+    for pattern in dense_layers:
+        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            others = [n for n in all_modules if fnmatch.fnmatchcase(n, pattern)]
+            if others:
+                kind = type(all_modules[others[0]]).__name__
+                raise TypeError(
+                    f"dense_layers pattern {pattern!r} matches {others[0]!r}, a {kind}: unsupported layer "
+                    f"type (prunable: {', '.join(t.__name__ for t in PRUNABLE_TYPES)})"
+                )
+            raise KeyError(f"dense_layers pattern {pattern!r} matches no layer; layers are {names}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def layer_densities(
+    module: nn.Module,
+    sparsity: float,
+    *,
+    method: str = "erk",
+    dense_layers: Sequence[str] | None = None,
+    budget: str = "all",
+) -> dict[str, float]:
+    """Target density of each prunable layer's weight (keyed ``layer.weight``), without changing ``module``.
+
+    ``budget="all"`` is upstream's ERK: every parameter (biases, LayerNorm, other layers) counts toward the
+    total and comes out dense; ``budget="kernels"`` allocates over the prunable kernels only.
+    """
+    s = check_sparsity(sparsity)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
+    layers = prunable_layers(module)
+    if not layers:
+        kinds = sorted({type(m).__name__ for m in module.modules() if any(True for _ in m.parameters(False))})
+        raise TypeError(
+            f"{type(module).__name__} has no prunable layer (supported: "
+            f"{', '.join(t.__name__ for t in PRUNABLE_TYPES)}); its parametrised layers are {kinds}"
+        )
+    dense = [_join(n, "weight") for n in _resolve_dense(layers, module, dense_layers, method)]
+    kernels = {_join(n, "weight"): tuple(m.weight.shape) for n, m in layers.items()}
+    if method == "uniform":
+        return uniform_densities(kernels, s, dense)
+    if budget == "kernels":
+        return erk_densities(kernels, s, dense)
+    shapes = {n: tuple(p.shape) for n, p in module.named_parameters()}
+    extra = [n for n in shapes if n not in kernels]
+    out = erk_densities(shapes, s, [*dense, *extra])
+    return {n: out[n] for n in kernels}
+
+
+def sparsify(
+    module: nn.Module,
+    sparsity: float,
+    method: str = "erk",
+    seed: int = 0,
+    *,
+    dense_layers: Sequence[str] | None = None,
+    budget: str = "all",
+) -> nn.Module:
+    """Prune ``module`` in place once, at random, and keep the masks fixed; returns ``module``.
+
+    ``sparsity`` is the target fraction of removed parameters (upstream ERK counts every parameter, so
+    biases and LayerNorm stay dense and the kernels absorb the budget); ``method`` is ``"erk"`` (paper's
+    default) or ``"uniform"``; ``dense_layers`` names (fnmatch patterns) of layers kept dense (default: none
+    for ERK, whose cap densifies the input and head layers; first and last layer for uniform). Each pruned
+    layer gets exactly ``round(density * numel)`` kept weights, drawn from ``seed`` and the layer's name.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"sparsify expects a torch.nn.Module, got {type(module).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if is_masked(module):
+        raise ValueError(f"{type(module).__name__} is already sparsified; build a fresh module to re-prune")
+    densities = layer_densities(module, sparsity, method=method, dense_layers=dense_layers, budget=budget)
+    layers = prunable_layers(module)
+    for name, layer in layers.items():
+        density = densities[_join(name, "weight")]
+        if density >= 1.0:
+            continue
+        mask = random_mask(layer.weight.shape, density, layer_seed(seed, name))
+        attach_mask(layer, "weight", mask)
+    return module
+
+
+class SparseLinear(nn.Linear):
+    """``nn.Linear`` with a fixed random mask of the given sparsity on its weight (exact count, seeded)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        sparsity: float = 0.0,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        self.sparsity = check_sparsity(sparsity)
+        if self.sparsity > 0.0:
+            attach_mask(self, "weight", random_mask(self.weight.shape, 1.0 - self.sparsity, int(seed)))
+
+    def reset_parameters(self) -> None:
+        """Re-initialise like ``nn.Linear`` and keep the pruned entries at zero."""
+        super().reset_parameters()
+        mask = self._buffers.get("weight" + MASK_SUFFIX)
+        if mask is not None:
+            with torch.no_grad():
+                self.weight.mul_(mask)
+
+    @classmethod
+    def from_dense(cls, linear: nn.Linear, sparsity: float, seed: int = 0) -> SparseLinear:
+        """A ``SparseLinear`` holding a pruned copy of ``linear``'s weight and bias."""
+        out = cls(
+            linear.in_features,
+            linear.out_features,
+            bias=linear.bias is not None,
+            sparsity=sparsity,
+            seed=seed,
+            device=linear.weight.device,
+            dtype=linear.weight.dtype,
+        )
+        with torch.no_grad():
+            mask = out._buffers.get("weight" + MASK_SUFFIX)
+            out.weight.copy_(linear.weight if mask is None else linear.weight * mask)
+            if linear.bias is not None:
+                out.bias.copy_(linear.bias)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, sparsity={self.sparsity}"
+
+
+@dataclass
+class LayerDensity:
+    """Density of one prunable weight."""
+
+    name: str
+    shape: tuple[int, ...]
+    total: int
+    kept: int
+
+    @property
+    def density(self) -> float:
+        return self.kept / self.total if self.total else 1.0
+
+
+class DensityReport(dict):
+    """Per-layer densities (``{"layer.weight": density}``) plus totals and parameter counts.
+
+    Attributes: ``layers`` (``LayerDensity`` rows), ``dense_params`` (all parameters),
+    ``effective_params`` (all parameters minus pruned entries), ``total_density`` (over all parameters),
+    ``kernel_density`` (over prunable weights only).
+    """
+
+    def __init__(self, layers: list[LayerDensity], dense_params: int) -> None:
+        super().__init__({row.name: row.density for row in layers})
+        self.layers = layers
+        self.dense_params = dense_params
+        pruned = sum(row.total - row.kept for row in layers)
+        self.effective_params = dense_params - pruned
+        kernels = sum(row.total for row in layers)
+        self.kernel_density = (kernels - pruned) / kernels if kernels else 1.0
+        self.total_density = self.effective_params / dense_params if dense_params else 1.0
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        return {
+            "layers": {row.name: {"shape": list(row.shape), "density": row.density} for row in self.layers},
+            "dense_params": self.dense_params,
+            "effective_params": self.effective_params,
+            "total_density": self.total_density,
+            "kernel_density": self.kernel_density,
+        }
+
+    def table(self) -> str:
+        """A plain-text table of the report."""
+        width = max([len(r.name) for r in self.layers] + [5])
+        lines = [f"{'layer':<{width}}  {'shape':>16}  {'kept':>10}  {'density':>8}"]
+        for r in self.layers:
+            lines.append(
+                f"{r.name:<{width}}  {'x'.join(map(str, r.shape)):>16}  {r.kept:>10}  {r.density:>8.4f}"
+            )
+        lines.append(
+            f"total: {self.effective_params:,} of {self.dense_params:,} parameters "
+            f"(density {self.total_density:.4f}; prunable weights {self.kernel_density:.4f})"
+        )
+        return "\n".join(lines)
+
+
+def density_report(module: nn.Module) -> DensityReport:
+    """Per-layer density of every Linear/Conv weight of ``module`` (masked or not) and totals.
+
+    Returns a ``DensityReport``: a dict ``{"layer.weight": density}`` with ``dense_params``,
+    ``effective_params``, ``total_density`` and ``kernel_density`` attributes.
+    """
+    rows = []
+    for name, layer in prunable_layers(module).items():
+        weight = layer.weight
+        mask = layer._buffers.get("weight" + MASK_SUFFIX) if "weight" in masked_names(layer) else None
+        kept = int(torch.count_nonzero(mask).item()) if mask is not None else weight.numel()
+        rows.append(LayerDensity(_join(name, "weight"), tuple(weight.shape), weight.numel(), kept))
+    return DensityReport(rows, sum(p.numel() for p in module.parameters()))
+
+
+def load_sparse_state_dict(
+    module: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
+) -> nn.Module:
+    """Load a state dict saved from a sparsified module into ``module`` (sparsified or not).
+
+    Masks found in ``state_dict`` (``*.weight_mask``) are attached to ``module`` where it has none yet,
+    then the weights and masks are loaded; returns ``module``.
+    """
+    params = dict(module.named_parameters())
+    modules = dict(module.named_modules())
+    for key, value in state_dict.items():
+        if not key.endswith(MASK_SUFFIX):
+            continue
+        pname = key[: -len(MASK_SUFFIX)]
+        if pname not in params:
+            continue
+        lname, _, attr = pname.rpartition(".")
+        layer = modules[lname]
+        if attr not in masked_names(layer):
+            attach_mask(layer, attr, value.detach().clone())
+    module.load_state_dict(state_dict, strict=strict)
+    return module
