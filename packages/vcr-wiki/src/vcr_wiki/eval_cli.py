@@ -32,7 +32,9 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
         "vision-language model folder",
     )
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--variant", choices=("stacked", "text-only", "both"), default="stacked", help="image variant")
+    p.add_argument(
+        "--variant", choices=("stacked", "text-only", "both"), default="stacked", help="image variant"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument("--batch-size", type=_positive, default=8, help="samples per predict() call")
     p.add_argument("--limit", type=_positive, default=None, help="evaluate only the first N samples")
@@ -52,7 +54,9 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="transformers device: auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", default="auto", choices=("auto", "bf16", "fp16", "fp32"), help="model dtype")
     p.add_argument("--bootstrap", type=_positive, default=1000, help="bootstrap resamples (upstream: 1000)")
-    p.add_argument("--fresh", action="store_true", help="discard predictions already in OUT instead of resuming")
+    p.add_argument(
+        "--fresh", action="store_true", help="discard predictions already in OUT instead of resuming"
+    )
     p.set_defaults(func=run_eval)
 
 

@@ -330,7 +330,14 @@ def _score_records(records: list[dict], language: str, tokenizer) -> list[BlankS
 
 
 def _run_variant(
-    config: EvalConfig, samples: list[EvalSample], variant: str, language: str, tokenizer, out: Path, progress
+    config: EvalConfig,
+    samples: list[EvalSample],
+    variant: str,
+    language: str,
+    tokenizer,
+    out: Path,
+    progress,
+    runners: dict,
 ) -> tuple[list[dict], dict]:
     path = out / f"predictions-{variant}.jsonl"
     done = {} if config.fresh else _read_predictions(path)
@@ -339,7 +346,12 @@ def _run_variant(
     todo = [s for s in samples if s.question_id not in done]
     stats = {"resumed": len(samples) - len(todo), "predicted": len(todo), "seconds": 0.0}
     if todo:
-        runner = make_runner(config, todo, variant, language)
+        if config.model in ("oracle", "copy-visible"):  # lookups: built per variant from its images
+            runner = make_runner(config, todo, variant, language)
+        else:  # a model is loaded once for all variants
+            if "model" not in runners:
+                runners["model"] = make_runner(config, todo, variant, language)
+            runner = runners["model"]
         stats["runner"] = getattr(runner, "name", type(runner).__name__)
         budget = getattr(runner, "budget_for", None)
         prompt = PROMPTS[language]
@@ -427,8 +439,9 @@ def evaluate(config: EvalConfig) -> dict:
     progress = _progress()
     results: dict[str, dict] = {}
     task = lmms_eval_task_name(language, difficulty, len(samples))
+    runners: dict = {}
     for variant in variants:
-        records, stats = _run_variant(config, samples, variant, language, tokenizer, out, progress)
+        records, stats = _run_variant(config, samples, variant, language, tokenizer, out, progress, runners)
         t0 = time.perf_counter()
         scores = _score_records(records, language, tokenizer)
         agg = aggregate_scores(scores, n_resamples=config.n_resamples, seed=config.seed)

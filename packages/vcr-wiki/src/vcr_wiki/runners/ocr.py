@@ -11,7 +11,7 @@ import re
 import shutil
 from collections.abc import Sequence
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 __all__ = ["TESSERACT_LANG", "TesseractRunner", "normalize_ocr_text", "tesseract_available"]
 
@@ -47,9 +47,20 @@ def normalize_ocr_text(text: str, language: str) -> str:
 class TesseractRunner:
     """OCR the whole image with Tesseract; the answer is the text it reads (an offline lower bound)."""
 
-    def __init__(self, language: str = "en", *, psm: int = 6, oem: int = 1, threads: int = 1) -> None:
-        """``psm``: Tesseract page segmentation mode (6 = one uniform block of text); ``threads`` sets
-        OMP_THREAD_LIMIT for the binary (1 avoids oversubscribing a small machine)."""
+    def __init__(
+        self,
+        language: str = "en",
+        *,
+        psm: int = 6,
+        oem: int = 1,
+        border: int = 10,
+        scale: float = 1.0,
+        threads: int = 1,
+    ) -> None:
+        """``psm``: Tesseract page segmentation mode (6 = one uniform block of text); ``border``: white pixels
+        added around the image (VCR text starts at x=0, and Tesseract misreads glyphs touching the edge);
+        ``scale``: resize factor before OCR; ``threads`` sets OMP_THREAD_LIMIT for the binary (1 avoids
+        oversubscribing a small machine)."""
         if language not in TESSERACT_LANG:
             raise ValueError(f"language must be one of {sorted(TESSERACT_LANG)}, got {language!r}")
         try:
@@ -65,8 +76,19 @@ class TesseractRunner:
         self.language = language
         self.lang = lang
         self.config = f"--psm {int(psm)} --oem {int(oem)}"
+        if border < 0 or scale <= 0:
+            raise ValueError(f"border must be >= 0 and scale > 0, got border={border}, scale={scale}")
+        self.border = int(border)
+        self.scale = float(scale)
         self.threads = int(threads)
         self.name = f"ocr:tesseract-{pytesseract.get_tesseract_version()}"
+
+    def _prepare(self, image: Image.Image) -> Image.Image:
+        im = image.convert("RGB")
+        if self.scale != 1.0:
+            size = (max(1, round(im.width * self.scale)), max(1, round(im.height * self.scale)))
+            im = im.resize(size, Image.Resampling.LANCZOS)
+        return ImageOps.expand(im, self.border, fill="white") if self.border else im
 
     def predict(self, images: Sequence[Image.Image], prompts: Sequence[str]) -> list[str]:
         """The text Tesseract reads in each image (the prompts are ignored)."""
@@ -76,7 +98,7 @@ class TesseractRunner:
         os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
         try:
             raw = [
-                self._tess.image_to_string(im.convert("RGB"), lang=self.lang, config=self.config)
+                self._tess.image_to_string(self._prepare(im), lang=self.lang, config=self.config)
                 for im in images
             ]
         finally:

@@ -57,12 +57,6 @@ class TransformersRunner:
 
         ``max_new_tokens=None`` follows upstream (2 x caption tokens, 200 without a caption).
         """
-        try:
-            import torch  # noqa: F401
-            from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
-            from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-        except ImportError as err:
-            raise ImportError("the transformers runner needs: pip install 'vcr-wiki[eval]'") from err
         folder = Path(path)
         if not folder.is_dir():
             raise FileNotFoundError(f"model folder {str(folder)!r} does not exist")
@@ -73,6 +67,12 @@ class TransformersRunner:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_new_tokens is not None and max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+            from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+        except ImportError as err:
+            raise ImportError("the transformers runner needs: pip install 'vcr-wiki[eval]'") from err
         try:
             config = AutoConfig.from_pretrained(folder, local_files_only=True)
         except (ValueError, OSError, KeyError, json.JSONDecodeError) as err:
