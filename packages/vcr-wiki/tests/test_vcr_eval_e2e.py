@@ -36,7 +36,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _eval(root: Path, dataset: str, model: str, **kw) -> dict:
-    return evaluate(EvalConfig(dataset=str(root / dataset), model=model, out=str(root / f"out-{dataset}-{model}"), **kw))
+    return evaluate(
+        EvalConfig(dataset=str(root / dataset), model=model, out=str(root / f"out-{dataset}-{model}"), **kw)
+    )
 
 
 @pytest.mark.parametrize("dataset", ["en-easy", "en-hard", "en-unmasked"])
@@ -70,9 +72,17 @@ def test_cli_eval_and_report(built: Path, tmp_path: Path) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["exact_match"], metrics["jaccard"]) == (100.0, 100.0) and metrics["n_blanks"] >= N_EN
     assert metrics["task"] == "vcr_wiki_en_hard" and "vcr_wiki_en_hard" in (out / "table.md").read_text()
+    args = [
+        "eval",
+        "--dataset",
+        str(built / "en-easy"),
+        "--model",
+        "copy-visible",
+        "--out",
+        str(tmp_path / "cli-copy"),
+    ]
     proc = subprocess.run(
-        [sys.executable, "-m", "vcr_wiki", "eval", "--dataset", str(built / "en-easy"), "--model", "copy-visible"]
-        + ["--out", str(tmp_path / "cli-copy"), "--variant", "text-only", "--limit", "5", "--seed", "1"],
+        [sys.executable, "-m", "vcr_wiki", *args, "--variant", "text-only", "--limit", "5", "--seed", "1"],
         capture_output=True,
         text=True,
         check=False,
@@ -83,5 +93,23 @@ def test_cli_eval_and_report(built: Path, tmp_path: Path) -> None:
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "| **oracle (stacked)** | – | 100.00 / 100.00 |" in report and "paper: Qwen2-VL-7B (5k)" in report
     # bad inputs exit with a clear message, not a traceback
-    assert main(["eval", "--dataset", str(tmp_path / "absent"), "--model", "oracle", "--out", str(tmp_path / "x")]) == 2
-    assert main(["eval", "--dataset", str(built / "en-easy"), "--model", str(tmp_path), "--out", str(tmp_path / "y")]) == 2
+    assert (
+        main(
+            ["eval", "--dataset", str(tmp_path / "absent"), "--model", "oracle", "--out", str(tmp_path / "x")]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "--dataset",
+                str(built / "en-easy"),
+                "--model",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )

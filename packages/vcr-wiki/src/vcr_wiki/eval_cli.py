@@ -53,6 +53,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="transformers device: auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", default="auto", choices=("auto", "bf16", "fp16", "fp32"), help="model dtype")
+    p.add_argument("--workers", type=_positive, default=1, help="OCR: tesseract processes in parallel")
     p.add_argument("--bootstrap", type=_positive, default=1000, help="bootstrap resamples (upstream: 1000)")
     p.add_argument(
         "--fresh", action="store_true", help="discard predictions already in OUT instead of resuming"
@@ -79,6 +80,7 @@ def run_eval(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         n_resamples=args.bootstrap,
         fresh=args.fresh,
+        workers=args.workers,
     )
     metrics = evaluate(config)
     summary = {k: metrics[k] for k in ("task", "model", "exact_match", "jaccard", "n_blanks", "tokenizer")}
@@ -100,7 +102,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki report``: writes OUT/report.md and prints it."""
-    from vcr_wiki.evaluate import _atomic_write_text as atomic_write_text
+    from vcr_wiki._io import atomic_write_text
     from vcr_wiki.report import render_report
 
     text = render_report(args.results, include_paper=not args.no_paper)

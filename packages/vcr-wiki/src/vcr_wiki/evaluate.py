@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from vcr_wiki import __version__
+from vcr_wiki._io import atomic_write_text
 from vcr_wiki.metrics import BlankScore, aggregate_scores, get_tokenizer, score_sample
 
 __all__ = [
@@ -211,6 +212,7 @@ class EvalConfig:
     dtype: str = "auto"
     n_resamples: int = 1000
     fresh: bool = False
+    workers: int = 1  # OCR: images read in parallel
     extra: dict = field(default_factory=dict)
 
     def variants(self) -> list[str]:
@@ -246,7 +248,7 @@ def make_runner(config: EvalConfig, samples: Sequence[EvalSample], variant: str,
     if config.model == "ocr":
         from vcr_wiki.runners.ocr import TesseractRunner
 
-        return TesseractRunner(language)
+        return TesseractRunner(language, workers=config.workers)
     from vcr_wiki.runners.transformers import TransformersRunner
 
     return TransformersRunner(
@@ -259,15 +261,6 @@ def make_runner(config: EvalConfig, samples: Sequence[EvalSample], variant: str,
 
 
 # ------------------------------------------------------------------------------------------------ outputs
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _read_predictions(path: Path) -> dict[str, dict]:
@@ -404,6 +397,21 @@ def _progress():
         return _Null
 
 
+def _check_complete(dataset: Path) -> None:
+    """Refuse a build that its manifest marks as unfinished (some shards missing)."""
+    manifest = dataset / "manifest.json"
+    if dataset.is_dir() and manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return
+        if isinstance(data, dict) and data.get("complete") is False:
+            raise ValueError(
+                f"dataset {str(dataset)!r} is an incomplete build ({data.get('shards_done')} of "
+                f"{data.get('n_shards')} shards); finish it with `vcr-wiki build --resume`"
+            )
+
+
 def evaluate(config: EvalConfig) -> dict:
     """Run (or resume) an evaluation and write predictions, ``metrics.json`` and ``table.md``.
 
@@ -414,6 +422,7 @@ def evaluate(config: EvalConfig) -> dict:
     variants = config.variants()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    _check_complete(Path(config.dataset))
     samples = list(load_eval_samples(config.dataset, variants, language=config.language, limit=config.limit))
     if not samples:
         raise ValueError(f"dataset {config.dataset!r} holds no samples")
@@ -434,7 +443,7 @@ def evaluate(config: EvalConfig) -> dict:
                 f"{str(out)!r} holds predictions of another run ({previous}); pass --fresh to overwrite "
                 "them or choose another --out"
             )
-    _atomic_write_text(run_file, json.dumps({"signature": signature}, indent=2) + "\n")
+    atomic_write_text(run_file, json.dumps({"signature": signature}, indent=2) + "\n")
     tokenizer = get_tokenizer(language, config.tokenizer)
     progress = _progress()
     results: dict[str, dict] = {}
@@ -475,6 +484,6 @@ def evaluate(config: EvalConfig) -> dict:
         metrics["delta"] = {
             m: results["stacked"][m] - results["text-only"][m] for m in ("exact_match", "jaccard")
         }
-    _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    _atomic_write_text(out / "table.md", _table(list(results.values())))
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "table.md", _table(list(results.values())))
     return metrics

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageOps
 
@@ -56,11 +57,12 @@ class TesseractRunner:
         border: int = 10,
         scale: float = 1.0,
         threads: int = 1,
+        workers: int = 1,
     ) -> None:
         """``psm``: Tesseract page segmentation mode (6 = one uniform block of text); ``border``: white pixels
         added around the image (VCR text starts at x=0, and Tesseract misreads glyphs touching the edge);
         ``scale``: resize factor before OCR; ``threads`` sets OMP_THREAD_LIMIT for the binary (1 avoids
-        oversubscribing a small machine)."""
+        oversubscribing a small machine); ``workers``: images read in parallel (one tesseract process each)."""
         if language not in TESSERACT_LANG:
             raise ValueError(f"language must be one of {sorted(TESSERACT_LANG)}, got {language!r}")
         try:
@@ -81,6 +83,9 @@ class TesseractRunner:
         self.border = int(border)
         self.scale = float(scale)
         self.threads = int(threads)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = int(workers)
         self.name = f"ocr:tesseract-{pytesseract.get_tesseract_version()}"
 
     def _prepare(self, image: Image.Image) -> Image.Image:
@@ -90,6 +95,9 @@ class TesseractRunner:
             im = im.resize(size, Image.Resampling.LANCZOS)
         return ImageOps.expand(im, self.border, fill="white") if self.border else im
 
+    def _read(self, image: Image.Image) -> str:
+        return self._tess.image_to_string(self._prepare(image), lang=self.lang, config=self.config)
+
     def predict(self, images: Sequence[Image.Image], prompts: Sequence[str]) -> list[str]:
         """The text Tesseract reads in each image (the prompts are ignored)."""
         if len(images) != len(prompts):
@@ -97,10 +105,11 @@ class TesseractRunner:
         old = os.environ.get("OMP_THREAD_LIMIT")
         os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
         try:
-            raw = [
-                self._tess.image_to_string(self._prepare(im), lang=self.lang, config=self.config)
-                for im in images
-            ]
+            if self.workers > 1 and len(images) > 1:
+                with ThreadPoolExecutor(self.workers) as pool:  # each call waits on its own process
+                    raw = list(pool.map(self._read, images))
+            else:
+                raw = [self._read(im) for im in images]
         finally:
             if old is None:
                 os.environ.pop("OMP_THREAD_LIMIT", None)
