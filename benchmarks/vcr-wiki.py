@@ -44,12 +44,12 @@ def make_pairs(root: Path, n: int, distinct: int = 200) -> Path:
     return root / "pairs.jsonl"
 
 
-def per_core_rate(pairs: Path, count: int) -> dict:
+def per_core_rate(pairs: Path, count: int, deflate: str = "auto") -> dict:
     """Samples/s of SampleMaker.row in this process (one core), after a short warm-up."""
     from vcr_wiki.inputs import InputSpec, read_pairs
     from vcr_wiki.sample import BuildConfig, SampleMaker
 
-    maker = SampleMaker(BuildConfig(lang="en", difficulty="easy"))
+    maker = SampleMaker(BuildConfig(lang="en", difficulty="easy", png_deflate=deflate))
     rows = [p for _, p in zip(range(count), read_pairs(InputSpec(str(pairs))), strict=False)]
     for p in rows[:20]:
         maker.row(p)
@@ -57,7 +57,7 @@ def per_core_rate(pairs: Path, count: int) -> dict:
     cpu0 = time.process_time()
     kept = sum(isinstance(maker.row(p), dict) for p in rows)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    return {"samples": len(rows), "kept": kept, "wall_s": round(wall, 3), "samples_per_s": round(len(rows) / wall, 1),
+    return {"png_deflate": maker.deflate, "samples": len(rows), "kept": kept, "wall_s": round(wall, 3), "samples_per_s": round(len(rows) / wall, 1),
             "samples_per_cpu_s": round(len(rows) / cpu, 1)}  # fmt: skip
 
 
@@ -138,6 +138,7 @@ def main() -> None:
     try:
         pairs = make_pairs(work / "in", args.n)
         result["per_core"] = per_core_rate(pairs, min(1000, args.n))
+        result["per_core_zlib"] = per_core_rate(pairs, min(1000, args.n), "zlib")
         result["build_workers_1"] = run_child(pairs, work / "out1", 1)
         if not args.quick:
             result["build_workers_2"] = run_child(pairs, work / "out2", 2)
