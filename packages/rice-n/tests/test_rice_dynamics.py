@@ -164,8 +164,9 @@ def test_three_steps_match_scalar_reference(seed: int) -> None:
             "lam": "abatement_cost",
         }
         for ref, ours in pairs.items():
-            # C_dom = Q - I - exports cancels when the export cap binds: rounding differs at ~1e-10
-            np.testing.assert_allclose(getattr(s, ours)[0], out[ref], rtol=1e-10, atol=1e-9, err_msg=ours)
+            # C_dom = Q - I - exports cancels when the export cap binds; sqrt(C_dom) turns ~1e-17 of
+            # rounding into ~1e-9 of consumption
+            np.testing.assert_allclose(getattr(s, ours)[0], out[ref], rtol=1e-10, atol=1e-8, err_msg=ours)
     # the scenario exercises every trade branch: debt, row scaling, export caps
     assert np.any(env.state.D[0] < 0)
 
