@@ -316,16 +316,11 @@ def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
     }
 
 
-def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> RiceState:
-    """One activity step (5 years) of B episodes: returns the new state; ``s`` is not changed.
-
-    The trade matrices are never materialized: with ``X_ij = b_ij w_i cs_j`` every sum and the
-    Armington aggregate reduce to batched matrix-vector products.
-    """
+def _trade(
+    c: Constants, mode: Mode, s: RiceState, ctl: Controls, q: Array, inv: Array
+) -> tuple[Array, Array, Array, Array]:
+    """Exports, imports (before tariffs), the Armington foreign term and the debt-scaled balance."""
     ops, p = c.ops, c.params
-    t = s.t + 1
-    pre = _production(c, mode, s, ctl)
-    q, inv = pre["gross_output"], pre["investment"]
     b, w, cs, debt, col_sum = _scales(c, mode, s, ctl, q, inv)
     exports = col_sum * cs
     imports = w * ops.matvec(b, cs)
@@ -340,6 +335,21 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
         foreign = c.for_pref_scalar * w_l * ops.matvec(pw, cs_l)
     else:
         foreign = w_l * ops.matvec(pw * c.for_pref, cs_l)
+    return exports, imports, foreign, debt
+
+
+def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> RiceState:
+    """One activity step (5 years) of B episodes: returns the new state; ``s`` is not changed.
+
+    The trade matrices are never materialized: with ``X_ij = b_ij w_i cs_j`` every sum and the
+    Armington aggregate reduce to batched matrix-vector products.
+    """
+    ops, p = c.ops, c.params
+    t = s.t + 1
+    pre = _production(c, mode, s, ctl)
+    q, inv = pre["gross_output"], pre["investment"]
+    exports, imports, foreign, debt = _trade(c, mode, s, ctl, q, inv)
+    lam = p.sub_rate
     c_dom = ops.maximum(q - inv - exports, 0.0)
     c_dom_l = ops.sqrt(c_dom) if lam == 0.5 else c_dom**lam
     agg = p.dom_pref * c_dom_l + foreign
