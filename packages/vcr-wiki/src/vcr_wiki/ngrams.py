@@ -124,7 +124,32 @@ _EN_DATE_WORDS = frozenset(
 _ZH_NUM_CHARS = frozenset("零〇一二三四五六七八九十百千万亿兆两壹贰叁肆伍陆柒捌玖拾佰仟")
 
 _EN_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_EN_SENT = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_EN_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_EN_LAST_WORD = re.compile(r"(\S+)$")
+_EN_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "nos",
+     "co", "ltd", "inc", "corp", "gen", "col", "capt", "lt", "sgt", "rev", "hon", "fig", "ca", "approx", "u.s",
+     "u.k", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+)  # fmt: skip
+
+
+def split_english_sentences(text: str) -> list[str]:
+    """Sentences of English text: a break after . ! ? before a capital or digit, except after a known
+    abbreviation ("St.", "Dr.", "e.g.") or a single initial ("J.")."""
+    out = []
+    start = 0
+    for m in _EN_BOUNDARY.finditer(text):
+        if text[m.start()] == ".":
+            last = _EN_LAST_WORD.search(text, start, m.start())
+            word = last.group(1).lower().lstrip("\"'“‘([") if last else ""
+            if word in _EN_ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [sent for sent in out if sent]
+
+
 _ZH_SENT = re.compile(r"(?<=[。！？!?；;])")
 
 
@@ -168,7 +193,7 @@ class EnglishTokenizer:
     def sentences(self, text: str) -> list[list[Token]]:
         """Sentences of regex tokens with eligibility flags."""
         out = []
-        for sent in _EN_SENT.split(text):
+        for sent in split_english_sentences(text):
             words = _EN_TOKEN.findall(sent)
             if not words:
                 continue
