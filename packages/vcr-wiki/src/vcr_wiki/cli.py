@@ -1,4 +1,4 @@
-"""Command line interface of ``vcr-wiki``: build, show, demo.
+"""Command line interface of ``vcr-wiki``: build, show, demo, eval, report.
 
 Each subcommand is a pair ``add_<name>(subparsers)`` / ``run_<name>(args) -> int``; ``add_*`` sets
 ``func`` so that ``main`` dispatches on it, and further subcommands plug in the same way.
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from vcr_wiki import __version__
+from vcr_wiki.eval_cli import add_eval, add_report
 from vcr_wiki.inputs import FORMATS, InputSpec
 from vcr_wiki.ngrams import BACKENDS
 from vcr_wiki.sample import BuildConfig
@@ -175,13 +176,15 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki demo``: writes DIR/demo.json with a ``key_figure``."""
     from vcr_wiki.demo import run_builder_demo
+    from vcr_wiki.eval_demo import run_eval_demo
 
     result = run_builder_demo(args.out, seed=args.seed)
+    result = run_eval_demo(args.out, result, seed=args.seed)
     print(result["key_figure"])
     return 0
 
 
-SUBCOMMANDS = [add_build, add_show, add_demo]
+SUBCOMMANDS = [add_build, add_show, add_demo, add_eval, add_report]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError) as exc:
         print(f"vcr-wiki {args.command}: error: {exc}", file=sys.stderr)
         return 2
