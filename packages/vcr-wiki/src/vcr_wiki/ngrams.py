@@ -13,10 +13,12 @@ jieba words (if installed) or single characters for Chinese.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Protocol
 
 import numpy as np
@@ -214,6 +216,22 @@ class EnglishTokenizer:
         return out
 
 
+@functools.lru_cache(maxsize=1)
+def _jieba_cut() -> Callable[..., list[str]] | None:
+    """jieba's ``lcut`` with its dictionary loaded once per process, or None without jieba."""
+    try:
+        with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            import jieba
+    except ImportError:
+        return None
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer.lcut
+
+
 class ChineseTokenizer:
     """Built-in Chinese fallback: jieba words when ``use_jieba`` (and installed), else characters.
 
@@ -222,20 +240,7 @@ class ChineseTokenizer:
     """
 
     def __init__(self, use_jieba: bool = True) -> None:
-        self._cut = None
-        if use_jieba:
-            try:
-                with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", SyntaxWarning)
-                    import jieba
-            except ImportError:
-                pass
-            else:
-                jieba.setLogLevel(60)
-                tk = jieba.Tokenizer()
-                tk.initialize()
-                self._cut = tk.lcut
+        self._cut = _jieba_cut() if use_jieba else None
         self.name = "jieba" if self._cut is not None else "char"
 
     def sentences(self, text: str) -> list[list[Token]]:
@@ -289,12 +294,12 @@ class SpacyTokenizer:
 
 
 def spacy_model_available(lang: str) -> bool:
-    """True when spaCy and its small model for ``lang`` are installed locally."""
+    """True when spaCy and its small model for ``lang`` are installed locally (checked without importing
+    spaCy, which is slow to import)."""
     try:
-        import spacy.util
-    except ImportError:
+        return find_spec("spacy") is not None and find_spec(SPACY_MODELS[lang]) is not None
+    except (ImportError, ValueError):
         return False
-    return bool(spacy.util.is_package(SPACY_MODELS[lang]))
 
 
 def get_tokenizer(lang: str, backend: str = "auto") -> Tokenizer:
