@@ -29,8 +29,11 @@ class NumpyOps:
         return np.multiply(x, y, out=self._buffer(key, np.broadcast_shapes(np.shape(x), np.shape(y))))
 
     def owns(self, x: Any) -> bool:
-        """True when ``x`` is one of this backend's scratch buffers (a temporary it may overwrite)."""
-        return any(x is buf for buf in self._scratch.values())
+        """True when ``x`` is (a contiguous view of) one of this backend's scratch buffers."""
+        if not isinstance(x, np.ndarray) or not x.flags.c_contiguous:
+            return False
+        base = x if x.base is None else x.base
+        return any(base is buf for buf in self._scratch.values())
 
     def offdiag(self, x: Any, mask: Any, key: str) -> Any:
         """``x`` with a zero diagonal on its last two axes: in place for a scratch buffer, else a copy."""

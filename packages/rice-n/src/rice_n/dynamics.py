@@ -38,7 +38,8 @@ class Mode:
     tariff_lag: bool = True
     #: ``"inverse"``: Omega = 1/(1 + a1 T + a2 T^a3) (code); ``"polynomial"``: 1 - a1 T - a2 T^a3 (paper).
     damage_form: str = "inverse"
-    #: Production uses L/1000 (code) or L (paper).
+    #: Production uses L/1000 (code; also ``Mode.paper()``) or L (the paper's formula taken literally:
+    #: with the shipped calibration, L in millions, output is ~125x larger and the run diverges).
     labor_in_thousands: bool = True
     #: Industrial emissions sigma (1-mu) Y (code) or sigma (1-mu) A Y (paper, eq. 21).
     emissions_with_tfp: bool = False
@@ -63,7 +64,7 @@ class Mode:
             swap_trade_slots=False,
             tariff_lag=False,
             damage_form="polynomial",
-            labor_in_thousands=False,
+            labor_in_thousands=True,  # a unit convention; Mode(labor_in_thousands=False) is literal
             emissions_with_tfp=True,
             utility_with_offset=False,
         )
@@ -316,16 +317,11 @@ def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
     }
 
 
-def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> RiceState:
-    """One activity step (5 years) of B episodes: returns the new state; ``s`` is not changed.
-
-    The trade matrices are never materialized: with ``X_ij = b_ij w_i cs_j`` every sum and the
-    Armington aggregate reduce to batched matrix-vector products.
-    """
+def _trade(
+    c: Constants, mode: Mode, s: RiceState, ctl: Controls, q: Array, inv: Array
+) -> tuple[Array, Array, Array, Array]:
+    """Exports, imports (before tariffs), the Armington foreign term and the debt-scaled balance."""
     ops, p = c.ops, c.params
-    t = s.t + 1
-    pre = _production(c, mode, s, ctl)
-    q, inv = pre["gross_output"], pre["investment"]
     b, w, cs, debt, col_sum = _scales(c, mode, s, ctl, q, inv)
     exports = col_sum * cs
     imports = w * ops.matvec(b, cs)
@@ -340,6 +336,21 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
         foreign = c.for_pref_scalar * w_l * ops.matvec(pw, cs_l)
     else:
         foreign = w_l * ops.matvec(pw * c.for_pref, cs_l)
+    return exports, imports, foreign, debt
+
+
+def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> RiceState:
+    """One activity step (5 years) of B episodes: returns the new state; ``s`` is not changed.
+
+    The trade matrices are never materialized: with ``X_ij = b_ij w_i cs_j`` every sum and the
+    Armington aggregate reduce to batched matrix-vector products.
+    """
+    ops, p = c.ops, c.params
+    t = s.t + 1
+    pre = _production(c, mode, s, ctl)
+    q, inv = pre["gross_output"], pre["investment"]
+    exports, imports, foreign, debt = _trade(c, mode, s, ctl, q, inv)
+    lam = p.sub_rate
     c_dom = ops.maximum(q - inv - exports, 0.0)
     c_dom_l = ops.sqrt(c_dom) if lam == 0.5 else c_dom**lam
     agg = p.dom_pref * c_dom_l + foreign
