@@ -38,7 +38,8 @@ class Mode:
     tariff_lag: bool = True
     #: ``"inverse"``: Omega = 1/(1 + a1 T + a2 T^a3) (code); ``"polynomial"``: 1 - a1 T - a2 T^a3 (paper).
     damage_form: str = "inverse"
-    #: Production uses L/1000 (code) or L (paper).
+    #: Production uses L/1000 (code; also ``Mode.paper()``) or L (the paper's formula taken literally:
+    #: with the shipped calibration, L in millions, output is ~125x larger and the run diverges).
     labor_in_thousands: bool = True
     #: Industrial emissions sigma (1-mu) Y (code) or sigma (1-mu) A Y (paper, eq. 21).
     emissions_with_tfp: bool = False
@@ -63,7 +64,7 @@ class Mode:
             swap_trade_slots=False,
             tariff_lag=False,
             damage_form="polynomial",
-            labor_in_thousands=False,
+            labor_in_thousands=True,  # a unit convention; Mode(labor_in_thousands=False) is literal
             emissions_with_tfp=True,
             utility_with_offset=False,
         )
