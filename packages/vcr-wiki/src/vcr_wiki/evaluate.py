@@ -413,6 +413,18 @@ def _progress():
         return _Null
 
 
+def _control(dataset: Path) -> str | None:
+    """The kind of control dataset (``"unmasked"``) its manifest names, else None."""
+    manifest = dataset / "manifest.json"
+    if dataset.is_dir() and manifest.is_file():
+        try:
+            value = json.loads(manifest.read_text(encoding="utf-8")).get("control")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
 def _check_complete(dataset: Path) -> None:
     """Refuse a build that its manifest marks as unfinished (some shards missing)."""
     manifest = dataset / "manifest.json"
@@ -492,6 +504,8 @@ def evaluate(config: EvalConfig) -> dict:
         "model": config.model,
         "variant": config.variant,
         "tokenizer": tokenizer.name,
+        "dataset_name": Path(config.dataset).resolve().name,
+        "control": _control(Path(config.dataset)),
         "variants": results,
         "config": {k: v for k, v in asdict(config).items() if k != "extra"},
         "seed": config.seed,
