@@ -1,0 +1,261 @@
+"""Readers of local image-caption tables and the image filters of the builder.
+
+Formats: JSONL, CSV, Parquet (image as a path, raw bytes, or the ``datasets`` Image struct
+``{"bytes", "path"}``), a folder of images with a captions file (``metadata.jsonl``/``metadata.csv`` with
+``file_name`` as in Hugging Face imagefolder, or ``captions.tsv``/``captions.txt`` with
+``file<TAB>caption`` lines), and the WIT TSV layout (``.tsv`` or ``.tsv.gz``; images looked up locally).
+
+Every row gets an index (its position in the table, which becomes ``question_id``); a row that cannot be
+read is yielded with an ``error`` so that the build counts it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import urllib.parse
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FORMATS = ("jsonl", "csv", "parquet", "folder", "wit")
+WIT_CAPTION = "caption_reference_description"
+_FOLDER_FILES = ("metadata.jsonl", "metadata.csv", "captions.tsv", "captions.txt")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One row of an input table: a caption and an image given by path or bytes (or an error)."""
+
+    index: int
+    caption: str | None
+    image_path: str | None = None
+    image_bytes: bytes | None = None
+    base: str = "."
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where and how to read the pairs."""
+
+    path: str
+    format: str | None = None
+    image_column: str = "image"
+    caption_column: str = "caption"
+    image_root: str | None = None
+    language: str | None = None  # WIT only: keep rows of this language
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The input format implied by the path (folder, extension)."""
+    p = Path(path)
+    if p.is_dir():
+        return "folder"
+    name = p.name.lower()
+    for suffix, fmt in (
+        (".jsonl", "jsonl"),
+        (".json", "jsonl"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+        (".tsv", "wit"),
+        (".tsv.gz", "wit"),
+    ):
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"cannot tell the format of {str(p)!r}; pass --format one of {FORMATS}")
+
+
+def _jsonl(path: Path, spec: InputSpec) -> Iterator[Pair]:
+    base = str(spec.image_root or path.parent)
+    index = 0
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                yield Pair(index, None, base=base, error=f"bad_row: {exc}")
+            else:
+                yield _from_mapping(index, row, spec, base)
+            index += 1
+
+
+def _from_mapping(index: int, row: dict, spec: InputSpec, base: str) -> Pair:
+    caption = row.get(spec.caption_column)
+    image = row.get(spec.image_column)
+    if isinstance(image, dict):
+        data, image = image.get("bytes"), image.get("path")
+        if isinstance(data, (bytes, bytearray)):
+            return Pair(index, _text(caption), image_bytes=bytes(data), base=base)
+    if not isinstance(image, str) or not image:
+        return Pair(index, _text(caption), base=base, error=f"bad_row: no {spec.image_column!r} path")
+    return Pair(index, _text(caption), image_path=image, base=base)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _csv(path: Path, spec: InputSpec, delimiter: str = ",") -> Iterator[Pair]:
+    base = str(spec.image_root or path.parent)
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        for index, row in enumerate(csv.DictReader(fh, delimiter=delimiter)):
+            yield _from_mapping(index, row, spec, base)
+
+
+def _parquet(path: Path, spec: InputSpec) -> Iterator[Pair]:
+    import pyarrow.parquet as pq
+
+    base = str(spec.image_root or path.parent)
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    for col in (spec.image_column, spec.caption_column):
+        if col not in names:
+            raise ValueError(f"{path}: no column {col!r} (columns: {names})")
+    index = 0
+    for batch in pf.iter_batches(batch_size=256, columns=[spec.image_column, spec.caption_column]):
+        images = batch.column(0).to_pylist()
+        captions = batch.column(1).to_pylist()
+        for image, caption in zip(images, captions, strict=False):
+            if isinstance(image, (bytes, bytearray)):
+                yield Pair(index, _text(caption), image_bytes=bytes(image), base=base)
+            else:
+                yield _from_mapping(index, {"image": image, "caption": caption}, InputSpec(str(path)), base)
+            index += 1
+
+
+def _folder(path: Path, spec: InputSpec) -> Iterator[Pair]:
+    found = [path / f for f in _FOLDER_FILES if (path / f).is_file()]
+    if not found:
+        raise FileNotFoundError(f"folder {str(path)!r} has no captions file; expected one of {_FOLDER_FILES}")
+    listing = found[0]
+    sub = InputSpec(str(listing), image_column="file_name", caption_column=spec.caption_column)
+    if listing.name == "metadata.jsonl":
+        yield from _jsonl(listing, sub)
+    elif listing.name == "metadata.csv":
+        yield from _csv(listing, sub)
+    else:
+        with listing.open("r", encoding="utf-8", errors="replace") as fh:
+            index = 0
+            for line in fh:
+                if not line.strip():
+                    continue
+                name, tab, caption = line.rstrip("\n").partition("\t")
+                if not tab:
+                    yield Pair(index, None, base=str(path), error="bad_row: no tab")
+                else:
+                    yield Pair(index, caption, image_path=name, base=str(path))
+                index += 1
+
+
+def _wit(path: Path, spec: InputSpec) -> Iterator[Pair]:
+    base = str(spec.image_root or path.parent)
+    caption_col = spec.caption_column if spec.caption_column != "caption" else WIT_CAPTION
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        for index, row in enumerate(reader):
+            if spec.language and row.get("language") != spec.language:
+                yield Pair(index, None, base=base, error="other_language")
+                continue
+            name = row.get("image_path") or ""
+            if not name:
+                url = row.get("image_url") or ""
+                name = urllib.parse.unquote(url.rsplit("/", 1)[-1]) if url else ""
+            if not name:
+                yield Pair(index, None, base=base, error="bad_row: no image_url")
+                continue
+            yield Pair(index, row.get(caption_col) or "", image_path=name, base=base)
+
+
+def read_pairs(spec: InputSpec) -> Iterator[Pair]:
+    """Stream the pairs of a table in order; unreadable rows come with ``error`` set."""
+    path = Path(spec.path)
+    if not path.exists():
+        raise FileNotFoundError(f"input {str(path)!r} does not exist")
+    fmt = spec.format or detect_format(path)
+    if fmt == "jsonl":
+        return _jsonl(path, spec)
+    if fmt == "csv":
+        return _csv(path, spec)
+    if fmt == "parquet":
+        return _parquet(path, spec)
+    if fmt == "folder":
+        return _folder(path, spec)
+    if fmt == "wit":
+        return _wit(path, spec)
+    raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+
+
+def count_pairs(spec: InputSpec) -> int:
+    """Number of rows ``read_pairs`` yields (cheap for Parquet, one pass otherwise)."""
+    path = Path(spec.path)
+    fmt = spec.format or detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if fmt == "jsonl":
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    return sum(1 for _ in read_pairs(spec))
+
+
+class ImageError(ValueError):
+    """An image that is missing, unreadable, or too large to decode safely."""
+
+
+def load_image(pair: Pair, width: int | None) -> np.ndarray:
+    """The pair's image as a uint8 RGB array, resized to ``width`` (aspect kept) when given.
+
+    Transparent images are composited on white. Pillow's decompression-bomb limit stays on.
+    """
+    try:
+        if pair.image_bytes is not None:
+            source: io.BytesIO | Path = io.BytesIO(pair.image_bytes)
+        else:
+            p = Path(pair.image_path or "")
+            source = p if p.is_absolute() else Path(pair.base) / p
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as img:
+                if width and img.format == "JPEG" and img.width > 2 * width:
+                    img.draft("RGB", (width, max(1, img.height * width // img.width)))
+                img.load()
+                rgb = _to_rgb(img)
+        if width and rgb.width != width:
+            height = max(1, round(rgb.height * width / rgb.width))
+            rgb = rgb.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0)
+        return np.asarray(rgb, dtype=np.uint8)
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        raise ImageError(f"row {pair.index}: cannot use image {pair.image_path or '<bytes>'}: {exc}") from exc
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")

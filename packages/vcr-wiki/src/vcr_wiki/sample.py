@@ -1,0 +1,168 @@
+"""One VCR sample: filters, layout, n-grams, masks, and the encoded row of a shard."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from vcr_wiki import __version__
+from vcr_wiki.inputs import ImageError, Pair, load_image
+from vcr_wiki.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
+from vcr_wiki.ngrams import get_tokenizer, sample_rng, select_ngrams
+from vcr_wiki.png import assemble_png, compress_rows, encode_png
+from vcr_wiki.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
+
+DROP_REASONS = (
+    "bad_row",
+    "other_language",
+    "empty_caption",
+    "censored",
+    "bad_image",
+    "too_tall",
+    "no_ngram",
+)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Settings of a VCR build; defaults are the paper's (n=5, mask_p=0.5, font 20, width 300, <=900 px)."""
+
+    lang: str = "en"
+    difficulty: str = "easy"
+    seed: int = 42
+    n: int = 5
+    mask_p: float = 0.5
+    font: str | None = None
+    font_size: int = 20
+    width: int | None = 300
+    max_height: int | None = 900
+    max_lines: int = 5
+    nlp: str = "auto"
+    split: str = "train"
+    shard_size: int = 1000
+    censor: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.lang not in LANGS:
+            raise ValueError(f"lang must be one of {LANGS}, got {self.lang!r}")
+        if self.difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {self.difficulty!r}")
+        if self.shard_size <= 0:
+            raise ValueError(f"shard_size must be positive, got {self.shard_size}")
+        if self.width is not None and self.width <= 0:
+            raise ValueError(f"width must be positive (or None to keep each image's width), got {self.width}")
+        if self.max_height is not None and self.max_height <= 0:
+            raise ValueError(f"max_height must be positive (or None for no limit), got {self.max_height}")
+        if not self.split or not self.split.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"split must be a simple name like 'train' or 'test', got {self.split!r}")
+
+
+@dataclass
+class RenderedSample:
+    """A sample before encoding: the picture, the clean and masked TEI, the spans and their rectangles."""
+
+    question_id: int
+    layout: TextLayout
+    crossed_text: list[str]
+    image: np.ndarray
+    tei: np.ndarray
+    tei_masked: np.ndarray
+    rects: list[Rect]
+
+    @property
+    def caption(self) -> str:
+        """The kept (truncated) caption."""
+        return self.layout.caption
+
+    def stacked(self, masked: bool = True) -> np.ndarray:
+        """The stacked image: picture over the (masked) TEI."""
+        return stack(self.image, self.tei_masked if masked else self.tei)
+
+    def only_it(self, masked: bool = True) -> np.ndarray:
+        """The text-only image, same size as the stacked image."""
+        h = self.image.shape[0] + self.tei.shape[0] + 1
+        return text_only(self.tei_masked if masked else self.tei, h)
+
+
+class SampleMaker:
+    """Turns input pairs into VCR rows for one configuration (one per process)."""
+
+    def __init__(self, config: BuildConfig) -> None:
+        self.config = config
+        self.renderer = TextRenderer(config.lang, config.font, config.font_size, config.max_lines)
+        self.tokenizer = get_tokenizer(config.lang, config.nlp)
+        self.lo, self.hi = band(config.lang, config.difficulty)
+        self.censor = tuple(w.lower() for w in config.censor if w.strip())
+        self.record = self._record()
+        self._record_json = json.dumps(self.record, sort_keys=True, ensure_ascii=False)
+
+    def _record(self) -> dict:
+        """The configuration stored with every row (the ``config`` column) and in the manifest."""
+        rec = asdict(self.config)
+        rec.pop("censor")
+        rec["font"] = os.path.basename(str(self.renderer.font_path))
+        rec["line_height"] = self.renderer.line_height
+        rec["band"] = [self.lo, self.hi]
+        rec["tokenizer"] = self.tokenizer.name
+        rec["censor_words"] = len(self.censor)
+        rec["vcr_wiki_version"] = __version__
+        return rec
+
+    def render(self, pair: Pair) -> RenderedSample | str:
+        """The rendered sample of a pair, or the reason it is dropped (one of DROP_REASONS)."""
+        if pair.error is not None:
+            return "other_language" if pair.error == "other_language" else "bad_row"
+        text = normalize_caption(pair.caption or "")
+        if not text:
+            return "empty_caption"
+        if self.censor:
+            low = text.lower()
+            if any(w in low for w in self.censor):
+                return "censored"
+        try:
+            image = load_image(pair, self.config.width)
+        except ImageError:
+            return "bad_image"
+        if self.config.max_height is not None and image.shape[0] > self.config.max_height:
+            return "too_tall"
+        width = image.shape[1]
+        layout = self.renderer.layout(text, width)
+        rng = sample_rng(self.config.seed, pair.index)
+        spans = select_ngrams(
+            self.tokenizer.sentences(text),
+            layout.caption,
+            rng,
+            n=self.config.n,
+            mask_p=self.config.mask_p,
+            joiner=layout.joiner,
+        )
+        if not spans:
+            return "no_ngram"
+        tei = self.renderer.render(layout, width)
+        rects = span_rectangles(layout, spans, self.renderer.text_right, self.lo, self.hi)
+        return RenderedSample(pair.index, layout, spans, image, tei, apply_masks(tei, rects), rects)
+
+    def row(self, pair: Pair) -> dict | str:
+        """The shard row of a pair (PNG bytes in the ``datasets`` Image layout), or a drop reason."""
+        sample = self.render(pair)
+        if isinstance(sample, str):
+            return sample
+        picture = compress_rows(sample.image)
+        _h, w = sample.image.shape[:2]
+        below = np.full((sample.tei_masked.shape[0] + 1, w, 3), 255, dtype=np.uint8)
+        below[:-1] = sample.tei_masked[:, :, None]
+        stacked = assemble_png([picture, compress_rows(below)])
+        return {
+            "question_id": sample.question_id,
+            "image": {"bytes": assemble_png([picture]), "path": None},
+            "caption": sample.caption,
+            "stacked_image": {"bytes": stacked, "path": None},
+            "only_it_image": {"bytes": encode_png(sample.only_it()), "path": None},
+            "crossed_text": sample.crossed_text,
+            "lang": self.config.lang,
+            "difficulty": self.config.difficulty,
+            "config": self._record_json,
+        }

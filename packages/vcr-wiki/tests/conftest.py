@@ -1,0 +1,16 @@
+"""Shared fixtures of the vcr-wiki tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from vcr_wiki.fonts import FontNotFoundError, find_zh_font
+
+
+@pytest.fixture(scope="session")
+def zh_font() -> str:
+    """A CJK font on this machine, or skip (install fonts-arphic-uming or fonts-noto-cjk)."""
+    try:
+        return str(find_zh_font())
+    except FontNotFoundError as exc:
+        pytest.skip(f"no CJK font: {exc}")
