@@ -6,6 +6,9 @@
   python benchmarks/sparse-drl.py reproduce --out runs/evidence [--env Hopper-v5 --steps 15000 ...]
       CPU-scale reproduction: a large dense SAC vs the same network at the paper's sparsity, several seeds;
       return and dormant ratio over training (a sparse-drl sweep underneath; resumable).
+  python benchmarks/sparse-drl.py probe [--width 256 --depth 2 --phases 4 --steps 300]
+      plasticity probe (facts file's probe 2, scaled down): a SimBa network memorises random labels that
+      are redrawn each phase; dense vs 90%-sparse, accuracy, dormant ratio and srank per phase.
 With no argument, runs ``overhead`` (what ``nox -s bench`` does).
 """
 
@@ -95,16 +98,60 @@ def reproduce(args: argparse.Namespace) -> dict[str, object]:
         "actor_lr": args.lr,
         "critic_lr": args.lr,
     }
-    result = run_sweep(
-        "sac", base, args.sizes, args.sparsities, args.seeds, args.out, workers=args.workers
-    )
+    result = run_sweep("sac", base, args.sizes, args.sparsities, args.seeds, args.out, workers=args.workers)
     for row in result["summary"]:
         print(json.dumps(row))
     return result
 
 
+def probe(args: argparse.Namespace) -> dict[str, object]:
+    """Random-label memorisation with labels redrawn each phase: dense vs sparse SimBa, AdamW."""
+    from sparse_drl import dormant_ratio, stable_rank
+    from sparse_drl.diagnostics import collect_linear_outputs
+
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(args.samples, args.in_dim, generator=gen)
+    labels = [torch.randint(0, 10, (args.samples,), generator=gen) for _ in range(args.phases)]
+    result: dict[str, object] = {"config": vars(args).copy(), "networks": {}}
+    for s in args.sparsities:
+        torch.manual_seed(args.seed)
+        enc = SimBaEncoder(args.in_dim, args.width, args.depth)
+        net = nn.Sequential(enc, nn.Linear(args.width, 10))
+        if s > 0:
+            sparsify(net, s, seed=args.seed)
+        opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
+        rows = []
+        t0 = time.perf_counter()
+        for phase, y in enumerate(labels):
+            for _ in range(args.steps):
+                idx = torch.randint(0, args.samples, (args.batch,), generator=gen)
+                loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            with torch.no_grad():
+                acc = float((net(x).argmax(-1) == y).float().mean())
+                feats = enc(x[:1024])
+            outs = collect_linear_outputs(enc, lambda: enc(x[:1024]))
+            rows.append(
+                {
+                    "phase": phase,
+                    "accuracy": acc,
+                    "dormant_0.1": dormant_ratio(list(outs.values()), 0.1),
+                    "srank": stable_rank(feats),
+                }
+            )
+            print(f"sparsity {s:g} phase {phase}: {rows[-1]}", flush=True)
+        nonzero = sum(int((p != 0).sum()) for p in net.parameters())
+        result["networks"][f"{s:g}"] = {"phases": rows, "nonzero_params": nonzero, "time_s": time.perf_counter() - t0}
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command")
     o = sub.add_parser("overhead")
     o.add_argument("--width", type=int, default=256)
@@ -131,9 +178,26 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--eval-episodes", type=int, default=5)
     r.add_argument("--workers", type=int, default=1)
     r.add_argument("--out", default="runs/evidence")
+    q = sub.add_parser("probe")
+    q.add_argument("--width", type=int, default=256)
+    q.add_argument("--depth", type=int, default=2)
+    q.add_argument("--in-dim", type=int, default=32)
+    q.add_argument("--samples", type=int, default=2048)
+    q.add_argument("--phases", type=int, default=4)
+    q.add_argument("--steps", type=int, default=300)
+    q.add_argument("--batch", type=int, default=256)
+    q.add_argument("--lr", type=float, default=1e-3)
+    q.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.9])
+    q.add_argument("--threads", type=int, default=1)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", default=None, help="optional JSON output file")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["overhead"]))
     if args.command == "reproduce":
         reproduce(args)
+    elif args.command == "probe":
+        result = probe(args)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     else:
         result = overhead(args)
         if args.out:

@@ -67,11 +67,12 @@ def run_training(
     config = {"agent": agent_name, **agent.config.to_dict()}
     records: list[dict[str, Any]] = []
     if resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=True)
-        saved = {k: v for k, v in state["config"].items() if k != "total_steps"}
-        if saved != {k: v for k, v in agent.config.to_dict().items() if k != "total_steps"}:
+        state = torch.load(ckpt, weights_only=True, map_location="cpu")
+        free = ("total_steps", "device")
+        saved = {k: v for k, v in state["config"].items() if k not in free}
+        if saved != {k: v for k, v in agent.config.to_dict().items() if k not in free}:
             raise ValueError(
-                f"{ckpt} was written with another config; use the same options to resume (only --steps may change)"
+                f"{ckpt} was written with another config; use the same options to resume (only --steps and device may change)"
             )
         agent.load_state_dict(state)
         records = [r for r in read_jsonl(metrics_path) if r["step"] <= agent.step]

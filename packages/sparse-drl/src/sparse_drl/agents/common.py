@@ -39,6 +39,7 @@ class BaseConfig:
     eval_episodes: int = 10
     log_every: int = 5_000  # diagnostics interval (environment steps)
     seed: int = 0
+    device: str = "cpu"
 
     def validate(self) -> None:
         """Raise a clear error on a bad value."""
@@ -62,6 +63,10 @@ class BaseConfig:
             and math.isfinite(self.replay_ratio)
         ):
             raise ValueError(f"replay_ratio must be a positive number, got {self.replay_ratio!r}")
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device must be a torch device string, got {self.device!r}") from err
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         for f in fields(self):
@@ -116,16 +121,21 @@ class ReplayBuffer:
         self.pos = int((self.pos + n) % self.capacity)
         self.size = int(min(self.size + n, self.capacity))
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """A uniform batch as torch tensors."""
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, device: torch.device | None = None
+    ) -> dict[str, torch.Tensor]:
+        """A uniform batch as torch tensors (on ``device`` when given)."""
         idx = rng.integers(0, self.size, size=batch_size)
-        return {
+        batch = {
             "obs": torch.from_numpy(self.obs[idx]),
             "actions": torch.from_numpy(self.actions[idx]),
             "rewards": torch.from_numpy(self.rewards[idx]),
             "next_obs": torch.from_numpy(self.next_obs[idx]),
             "dones": torch.from_numpy(self.dones[idx]),
         }
+        if device is not None and device.type != "cpu":
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        return batch
 
     def state_dict(self) -> dict[str, Any]:
         """Filled part of the buffer as tensors (for ``torch.save`` / ``weights_only`` loading)."""
@@ -168,6 +178,7 @@ class OffPolicyAgent:
     def __init__(self, config: BaseConfig) -> None:
         config.validate()
         self.config = config
+        self.device = torch.device(config.device)
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.envs = make_envs(config.env_id, config.num_envs)

@@ -83,12 +83,14 @@ class DQN(OffPolicyAgent):
         self.q = QNetwork(obs_dim, self.n_actions, config.arch, config.width, config.depth)
         if config.critic_sparsity > 0:
             sparsify(self.q, config.critic_sparsity, method=config.sparsity_method, seed=config.seed)
+        self.obs_norm.to(self.device)
+        self.q.to(self.device)
         self.target_q = copy.deepcopy(self.q).requires_grad_(False)
         self.opt = make_optimizer(config.optimizer, self.q.parameters(), config.lr, config.weight_decay)
         self.buffer = ReplayBuffer(min(config.buffer_size, config.total_steps), (obs_dim,), (), np.int64)
 
     def observe(self, obs: np.ndarray) -> None:
-        self.obs_norm.update(torch.from_numpy(obs))
+        self.obs_norm.update(torch.from_numpy(obs).to(self.device))
 
     def epsilon(self) -> float:
         """Linearly decayed exploration rate at the current step."""
@@ -101,7 +103,7 @@ class DQN(OffPolicyAgent):
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
-        greedy = self.q(self.obs_norm(torch.from_numpy(obs))).argmax(-1).numpy()
+        greedy = self.q(self.obs_norm(torch.from_numpy(obs).to(self.device))).argmax(-1).cpu().numpy()
         if not explore:
             return greedy
         rand = self.rng.random(obs.shape[0]) < self.epsilon()
@@ -120,7 +122,7 @@ class DQN(OffPolicyAgent):
 
     def update(self, record: bool = False) -> dict[str, float]:
         cfg = self.config
-        batch = self.buffer.sample(cfg.batch_size, self.rng)
+        batch = self.buffer.sample(cfg.batch_size, self.rng, self.device)
         target = self._td_target(batch)
         q = self.q(self.obs_norm(batch["obs"])).gather(1, batch["actions"].view(-1, 1)).squeeze(1)
         loss = (q - target).square().mean()
@@ -140,7 +142,7 @@ class DQN(OffPolicyAgent):
 
     def diagnostics(self) -> dict[str, float]:
         """Dormant ratios, srank/effective rank of Q features, gradient interference, norms."""
-        batch = self.buffer.sample(min(256, self.buffer.size), self.rng)
+        batch = self.buffer.sample(min(256, self.buffer.size), self.rng, self.device)
         obs = self.obs_norm(batch["obs"])
         outs = collect_linear_outputs(self.q.encoder, lambda: self.q.encoder(obs))
         out: dict[str, float] = {}

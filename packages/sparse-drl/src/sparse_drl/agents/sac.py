@@ -128,8 +128,11 @@ class SAC(OffPolicyAgent):
             sparsify(self.actor, config.actor_sparsity, method=config.sparsity_method, seed=config.seed)
         if config.critic_sparsity > 0:
             sparsify(self.critic, config.critic_sparsity, method=config.sparsity_method, seed=config.seed)
+        self.obs_norm.to(self.device)
+        self.actor.to(self.device)
+        self.critic.to(self.device)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.log_alpha = torch.tensor(math.log(config.temp_init), requires_grad=True)
+        self.log_alpha = torch.tensor(math.log(config.temp_init), device=self.device, requires_grad=True)
         self.target_entropy = -config.target_entropy_scale * act_dim
         wd = config.weight_decay
         self.actor_opt = make_optimizer(config.optimizer, self.actor.parameters(), config.actor_lr, wd)
@@ -140,7 +143,7 @@ class SAC(OffPolicyAgent):
         )
 
     def observe(self, obs: np.ndarray) -> None:
-        self.obs_norm.update(torch.from_numpy(obs))
+        self.obs_norm.update(torch.from_numpy(obs).to(self.device))
 
     def random_actions(self) -> np.ndarray:
         return self.rng.uniform(-1.0, 1.0, size=(self.config.num_envs, self.low.shape[0])).astype(np.float32)
@@ -150,8 +153,10 @@ class SAC(OffPolicyAgent):
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
-        action, _ = self.actor(self.obs_norm(torch.from_numpy(obs)), deterministic=not explore)
-        return action.numpy().astype(np.float32)
+        action, _ = self.actor(
+            self.obs_norm(torch.from_numpy(obs).to(self.device)), deterministic=not explore
+        )
+        return action.cpu().numpy().astype(np.float32)
 
     def _q(self, q: torch.Tensor) -> torch.Tensor:
         return q.min(0).values if self.config.clipped_double_q else q.mean(0)
@@ -164,7 +169,7 @@ class SAC(OffPolicyAgent):
 
     def update(self, record: bool = False) -> dict[str, float]:
         cfg = self.config
-        batch = self.buffer.sample(cfg.batch_size, self.rng)
+        batch = self.buffer.sample(cfg.batch_size, self.rng, self.device)
         obs, next_obs = self.obs_norm(batch["obs"]), self.obs_norm(batch["next_obs"])
         target = self._td_target(batch, next_obs)
         q = self.critic(obs, batch["actions"])
@@ -203,7 +208,7 @@ class SAC(OffPolicyAgent):
 
     def diagnostics(self) -> dict[str, float]:
         """Dormant ratios (tau 0.1, 0.2), srank/effective rank of critic features, gradient interference, norms."""
-        batch = self.buffer.sample(min(256, self.buffer.size), self.rng)
+        batch = self.buffer.sample(min(256, self.buffer.size), self.rng, self.device)
         obs = self.obs_norm(batch["obs"])
         acts = batch["actions"]
         out: dict[str, float] = {}
