@@ -2,4 +2,31 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from rice_n.batch import BatchRiceEnv, InvalidActionError
+from rice_n.dynamics import Controls, Mode, RiceState, activity_step, initial_state
+from rice_n.metrics import climate_index, economic_index, hypervolume, pareto_front
+from rice_n.params import ParamsError, RiceParams, default_params, load_params
+from rice_n.protocols import Bilateral, ClimateClub, NoNegotiation, Protocol
+
+__all__ = [
+    "BatchRiceEnv",
+    "Bilateral",
+    "ClimateClub",
+    "Controls",
+    "InvalidActionError",
+    "Mode",
+    "NoNegotiation",
+    "ParamsError",
+    "Protocol",
+    "RiceParams",
+    "RiceState",
+    "__version__",
+    "activity_step",
+    "climate_index",
+    "default_params",
+    "economic_index",
+    "hypervolume",
+    "initial_state",
+    "load_params",
+    "pareto_front",
+]

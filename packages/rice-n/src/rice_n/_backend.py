@@ -1,0 +1,205 @@
+"""A tiny array namespace so that one implementation of the dynamics runs on numpy and on torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class NumpyOps:
+    """Array operations on numpy (float64 by default)."""
+
+    name = "numpy"
+
+    def __init__(self, dtype: Any = np.float64) -> None:
+        self.dtype = np.dtype(dtype)
+        self.device = None
+
+    exp = staticmethod(np.exp)
+    log2 = staticmethod(np.log2)
+    sqrt = staticmethod(np.sqrt)
+    where = staticmethod(np.where)
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+
+    def clip(self, x: Any, lo: float | None, hi: float | None) -> Any:
+        """Clip to [lo, hi] (a bound may be None)."""
+        return np.clip(x, lo, hi)
+
+    def asarray(self, x: Any) -> np.ndarray:
+        """Convert to a float array of this backend's dtype."""
+        return np.asarray(x, dtype=self.dtype)
+
+    def as_int(self, x: Any) -> np.ndarray:
+        """Convert to an integer array."""
+        return np.asarray(x)
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Zeros of this backend's float dtype."""
+        return np.zeros(shape, dtype=self.dtype)
+
+    def empty(self, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+        """Uninitialized array."""
+        return np.empty(shape, dtype=self.dtype if dtype is None else dtype)
+
+    def ones_mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """An int8 array of ones (action masks)."""
+        return np.ones(shape, dtype=np.int8)
+
+    def arange(self, n: int) -> np.ndarray:
+        """0..n-1 as integers."""
+        return np.arange(n)
+
+    def matvec(self, a: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Batched ``a @ v``: (B, N, N) x (B, N) -> (B, N)."""
+        return np.matmul(a, v[..., None])[..., 0]
+
+    def vecmat(self, v: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Batched ``v @ a``: (B, N) x (B, N, N) -> (B, N)."""
+        return np.matmul(v[..., None, :], a)[..., 0, :]
+
+    def round(self, x: Any) -> Any:
+        """Round half to even, as numpy and Python do."""
+        return np.round(x)
+
+    def isfinite_all(self, x: Any) -> bool:
+        """True when every value is finite."""
+        return bool(np.all(np.isfinite(x)))
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """The values as a numpy array."""
+        return np.asarray(x)
+
+    def amax(self, x: Any, axis: int) -> Any:
+        """Maximum along an axis."""
+        return np.max(x, axis=axis)
+
+    def concat(self, parts: list[Any], axis: int = -1) -> Any:
+        """Concatenate along an axis."""
+        return np.concatenate(parts, axis=axis)
+
+    def eye(self, n: int) -> np.ndarray:
+        """Identity matrix of this backend's float dtype."""
+        return np.eye(n, dtype=self.dtype)
+
+
+class TorchOps:
+    """Array operations on torch tensors, on any device (float64 by default)."""
+
+    name = "torch"
+
+    def __init__(self, dtype: Any = None, device: Any = None) -> None:
+        import torch
+
+        self.torch = torch
+        self.dtype = torch.float64 if dtype is None else dtype
+        self.device = torch.device("cpu" if device is None else device)
+
+    def exp(self, x: Any) -> Any:
+        """Elementwise exp."""
+        return self.torch.exp(x)
+
+    def log2(self, x: Any) -> Any:
+        """Elementwise log2."""
+        return self.torch.log2(x)
+
+    def sqrt(self, x: Any) -> Any:
+        """Elementwise sqrt."""
+        return self.torch.sqrt(x)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        """Elementwise select."""
+        t = self.torch
+        a = a if isinstance(a, t.Tensor) else t.tensor(a, dtype=self.dtype, device=self.device)
+        b = b if isinstance(b, t.Tensor) else t.tensor(b, dtype=self.dtype, device=self.device)
+        return t.where(cond, a, b)
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        """Elementwise minimum of two tensors."""
+        return self.torch.minimum(a, b)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        """Elementwise maximum (b may be a scalar)."""
+        if not isinstance(b, self.torch.Tensor):
+            return self.torch.clamp(a, min=b)
+        return self.torch.maximum(a, b)
+
+    def clip(self, x: Any, lo: float | None, hi: float | None) -> Any:
+        """Clip to [lo, hi] (a bound may be None)."""
+        return self.torch.clamp(x, min=lo, max=hi)
+
+    def asarray(self, x: Any) -> Any:
+        """Convert to a float tensor of this backend's dtype and device."""
+        if isinstance(x, self.torch.Tensor):
+            return x.to(device=self.device, dtype=self.dtype)
+        return self.torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=self.dtype, device=self.device)
+
+    def as_int(self, x: Any) -> Any:
+        """Convert to an integer tensor on this device."""
+        if isinstance(x, self.torch.Tensor):
+            return x.to(device=self.device)
+        return self.torch.as_tensor(np.asarray(x), device=self.device)
+
+    def zeros(self, shape: tuple[int, ...]) -> Any:
+        """Zeros of this backend's float dtype."""
+        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def empty(self, shape: tuple[int, ...], dtype: Any = None) -> Any:
+        """Uninitialized tensor."""
+        return self.torch.empty(shape, dtype=self.dtype if dtype is None else dtype, device=self.device)
+
+    def ones_mask(self, shape: tuple[int, ...]) -> Any:
+        """An int8 tensor of ones (action masks)."""
+        return self.torch.ones(shape, dtype=self.torch.int8, device=self.device)
+
+    def arange(self, n: int) -> Any:
+        """0..n-1 as integers."""
+        return self.torch.arange(n, device=self.device)
+
+    def matvec(self, a: Any, v: Any) -> Any:
+        """Batched ``a @ v``: (B, N, N) x (B, N) -> (B, N)."""
+        return self.torch.matmul(a, v.unsqueeze(-1)).squeeze(-1)
+
+    def vecmat(self, v: Any, a: Any) -> Any:
+        """Batched ``v @ a``: (B, N) x (B, N, N) -> (B, N)."""
+        return self.torch.matmul(v.unsqueeze(-2), a).squeeze(-2)
+
+    def round(self, x: Any) -> Any:
+        """Round half to even (as numpy)."""
+        return self.torch.round(x)
+
+    def isfinite_all(self, x: Any) -> bool:
+        """True when every value is finite."""
+        return bool(self.torch.isfinite(x).all())
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """The values as a numpy array (copied to the host)."""
+        return x.detach().cpu().numpy()
+
+    def amax(self, x: Any, axis: int) -> Any:
+        """Maximum along an axis."""
+        return self.torch.amax(x, dim=axis)
+
+    def concat(self, parts: list[Any], axis: int = -1) -> Any:
+        """Concatenate along an axis."""
+        return self.torch.cat(parts, dim=axis)
+
+    def eye(self, n: int) -> Any:
+        """Identity matrix of this backend's float dtype."""
+        return self.torch.eye(n, dtype=self.dtype, device=self.device)
+
+
+def make_ops(backend: str = "numpy", dtype: Any = None, device: Any = None) -> NumpyOps | TorchOps:
+    """The array namespace of a backend name: ``"numpy"`` or ``"torch"``."""
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise ValueError(f"the numpy backend runs on the CPU only, got device={device!r}")
+        return NumpyOps(np.float64 if dtype is None else dtype)
+    if backend == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("the torch backend needs torch: pip install 'rice-n[torch]'") from exc
+        return TorchOps(dtype, device)
+    raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'torch'")

@@ -1,0 +1,149 @@
+"""What every agent shares: env handling, episode tracking, diagnostics records, checkpoint state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from stable_grad_rl.diagnostics import grad_norms, gradient_spread, representation_metrics
+from stable_grad_rl.envs import EpisodeTracker
+
+
+def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
+    """Linear interpolation from ``start`` to ``end`` over ``duration`` steps, then ``end``."""
+    if duration <= 0:
+        return end
+    return start + (end - start) * min(t / duration, 1.0)
+
+
+class Agent:
+    """Base of PQN, PPO and DQN: one :meth:`step` is one training iteration of the algorithm.
+
+    Subclasses set ``total_iterations`` and implement :meth:`_iterate` (returning a metrics dict).
+    """
+
+    algo = "base"
+
+    def __init__(
+        self, envs: gym.vector.VectorEnv, network: nn.Module, optimizer: torch.optim.Optimizer, seed: int
+    ):
+        self.envs = envs
+        self.network = network
+        self.optimizer = optimizer
+        self.seed = seed
+        self.num_envs = envs.num_envs
+        self.n_actions = int(envs.single_action_space.n)
+        self.iteration = 0
+        self.global_step = 0
+        self.total_iterations = 0
+        self.log_every = 1
+        self.diag_every = 10
+        self.tracker = EpisodeTracker(self.num_envs)
+        self.rng = np.random.default_rng(seed)
+        self.obs = self._reset(seed)
+        self.last_grad_norms: dict[str, float] = {}
+
+    def _reset(self, seed: int) -> torch.Tensor:
+        obs, _ = self.envs.reset(seed=[seed + i for i in range(self.num_envs)])
+        return torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+
+    def _env_step(self, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        obs, reward, term, trunc, _ = self.envs.step(actions)
+        done = np.logical_or(term, trunc)
+        reward = np.asarray(reward, dtype=np.float64)
+        self.tracker.update(reward, done)
+        self.global_step += self.num_envs
+        return torch.as_tensor(np.asarray(obs), dtype=torch.float32), reward.astype(np.float32), done
+
+    def _backward_step(self, loss: torch.Tensor, max_grad_norm: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.last_grad_norms = grad_norms(self.network)
+        if max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.network.parameters(), max_grad_norm)
+        self.optimizer.step()
+
+    def _iterate(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _diag_batch(self) -> torch.Tensor:
+        return self.obs
+
+    def step(self) -> dict[str, Any] | None:
+        """One training iteration; a metrics record at log points, else ``None``."""
+        metrics = self._iterate()
+        self.iteration += 1
+        last = self.iteration == self.total_iterations
+        if not (last or self.iteration % self.log_every == 0 or self.iteration == 1):
+            return None
+        record: dict[str, Any] = {
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "episodic_return": self.tracker.recent_return(),
+            "episodes": len(self.tracker.returns),
+            **metrics,
+        }
+        if self.last_grad_norms:
+            record["grad_norms"] = list(self.last_grad_norms.values())
+            record["grad_spread"] = gradient_spread(self.last_grad_norms)
+        if last or self.iteration % self.diag_every == 0:
+            rep = representation_metrics(self.network, self._diag_batch())
+            rep.pop("dead_per_layer")
+            record.update(rep)
+        return record
+
+    def layer_names(self) -> list[str]:
+        """Names of the weight tensors whose gradient norms are logged, input first."""
+        return [n for n, p in self.network.named_parameters() if p.dim() >= 2]
+
+    def summary(self) -> dict[str, Any]:
+        """Final figures of the run."""
+        returns = self.tracker.returns
+        return {
+            "global_step": self.global_step,
+            "episodes": len(returns),
+            "final_return": self.tracker.recent_return(),
+            "best_window_return": max(
+                (float(np.mean(returns[max(0, i - 19) : i + 1])) for i in range(len(returns))), default=None
+            ),
+        }
+
+    def extra_state(self) -> dict[str, Any]:
+        """Algorithm-specific state for checkpoints (override)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`extra_state` (override)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume at an iteration boundary (envs are re-seeded on resume)."""
+        return {
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "returns": self.tracker.returns,
+            "lengths": self.tracker.lengths,
+            "torch_rng": torch.get_rng_state(),
+            "np_rng": self.rng.bit_generator.state,
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`; the envs restart from a reset seeded by the iteration."""
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.global_step = int(state["global_step"])
+        self.tracker.returns = list(state["returns"])
+        self.tracker.lengths = list(state["lengths"])
+        torch.set_rng_state(state["torch_rng"])
+        self.rng.bit_generator.state = state["np_rng"]
+        self.load_extra_state(state["extra"])
+        self.obs = self._reset(self.seed + 100_003 * self.iteration)
+        self.tracker.ret[:] = 0.0
+        self.tracker.len[:] = 0
