@@ -133,7 +133,7 @@ def probe(args: argparse.Namespace) -> dict[str, object]:
             with torch.no_grad():
                 acc = float((net(x).argmax(-1) == y).float().mean())
                 feats = enc(x[:1024])
-            outs = collect_linear_outputs(enc, lambda: enc(x[:1024]))
+            outs = collect_linear_outputs(enc, lambda enc=enc: enc(x[:1024]))
             rows.append(
                 {
                     "phase": phase,
@@ -144,7 +144,11 @@ def probe(args: argparse.Namespace) -> dict[str, object]:
             )
             print(f"sparsity {s:g} phase {phase}: {rows[-1]}", flush=True)
         nonzero = sum(int((p != 0).sum()) for p in net.parameters())
-        result["networks"][f"{s:g}"] = {"phases": rows, "nonzero_params": nonzero, "time_s": time.perf_counter() - t0}
+        result["networks"][f"{s:g}"] = {
+            "phases": rows,
+            "nonzero_params": nonzero,
+            "time_s": time.perf_counter() - t0,
+        }
     return result
 
 
