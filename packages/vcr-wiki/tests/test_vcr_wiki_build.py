@@ -16,7 +16,8 @@ from PIL import Image
 
 from vcr_wiki.build import build_dataset, parse_shard_range
 from vcr_wiki.cli import main
-from vcr_wiki.sample import BuildConfig
+from vcr_wiki.inputs import InputSpec, read_pairs
+from vcr_wiki.sample import BuildConfig, SampleMaker
 from vcr_wiki.sample_data import write_sample_pairs
 
 UPSTREAM = ["image", "caption", "stacked_image", "only_it_image", "crossed_text", "question_id"]
@@ -83,6 +84,14 @@ def test_build_columns_counts_manifest_card(pairs: Path, tmp_path: Path) -> None
         assert only.size == (st.shape[1], st.shape[0])
         assert r["crossed_text"] and all(s in r["caption"] for s in r["crossed_text"])
         assert json.loads(r["config"])["line_height"] == 22
+    maker = SampleMaker(_config())
+    by_id = {p.index: p for p in read_pairs(InputSpec(str(pairs)))}
+    for r in rows[:5]:  # the encoded images are exactly the rendered arrays
+        sample = maker.render(by_id[r["question_id"]])
+        only = np.asarray(Image.open(io.BytesIO(r["only_it_image"]["bytes"])))
+        st = np.asarray(Image.open(io.BytesIO(r["stacked_image"]["bytes"])))
+        assert np.array_equal(only, sample.only_it()) and np.array_equal(st, sample.stacked())
+        assert sample.crossed_text == r["crossed_text"]
     qids = [r["question_id"] for r in rows]
     assert qids == sorted(qids) and len(set(qids)) == 20
     from vcr_wiki._io import sha256_file

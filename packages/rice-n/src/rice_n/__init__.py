@@ -4,6 +4,8 @@ __version__ = "0.1.0"
 
 from rice_n.batch import BatchRiceEnv, InvalidActionError
 from rice_n.dynamics import Controls, Mode, RiceState, activity_step, initial_state
+from rice_n.env import RiceParallelEnv, parallel_env
+from rice_n.gym_env import RiceSingleAgentEnv
 from rice_n.metrics import climate_index, economic_index, hypervolume, pareto_front
 from rice_n.params import ParamsError, RiceParams, default_params, load_params
 from rice_n.protocols import Bilateral, ClimateClub, NoNegotiation, Protocol
@@ -18,7 +20,9 @@ __all__ = [
     "NoNegotiation",
     "ParamsError",
     "Protocol",
+    "RiceParallelEnv",
     "RiceParams",
+    "RiceSingleAgentEnv",
     "RiceState",
     "__version__",
     "activity_step",
@@ -28,5 +32,6 @@ __all__ = [
     "hypervolume",
     "initial_state",
     "load_params",
+    "parallel_env",
     "pareto_front",
 ]

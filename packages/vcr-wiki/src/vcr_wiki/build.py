@@ -50,7 +50,7 @@ def write_shard(
 
     schema = arrow_schema()
     dropped: Counter[str] = Counter()
-    rows_in = rows_out = 0
+    rows_in = rows_out = spans = 0
     first = last = None
     tmp = temp_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +73,7 @@ def write_shard(
                 else:
                     buf.append(row)
                     rows_out += 1
+                    spans += len(row["crossed_text"])
                 if len(buf) >= ROW_GROUP:
                     w.write_table(pa.Table.from_pylist(buf, schema=schema))
                     buf = []
@@ -88,6 +89,7 @@ def write_shard(
         "file": f"{DATA_DIR}/{path.name}",
         "rows_in": rows_in,
         "rows_out": rows_out,
+        "spans": spans,
         "first_input_row": first,
         "last_input_row": last,
         "dropped": {k: dropped[k] for k in DROP_REASONS if dropped[k]},

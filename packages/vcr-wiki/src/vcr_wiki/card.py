@@ -49,6 +49,9 @@ def write_card_and_manifest(
         "shards_done": len(shards),
         "rows_in": sum(s["rows_in"] for s in shards),
         "rows_out": sum(s["rows_out"] for s in shards),
+        "spans_per_sample": round(
+            sum(s["spans"] for s in shards) / max(1, sum(s["rows_out"] for s in shards)), 3
+        ),
         "dropped": {k: dropped[k] for k in DROP_REASONS if dropped[k]},
         "columns": list(HF_FEATURES),
         "shards": shards,
@@ -124,6 +127,7 @@ Built offline by `vcr-wiki` {manifest["vcr_wiki_version"]} from `{manifest["inpu
 | split | {split} |
 | samples | {size} (of {manifest["rows_in"]} input rows) |
 | dropped | {drops} |
+| hidden n-grams per sample | {manifest["spans_per_sample"]} |
 | shards | {manifest["shards_done"]} of {manifest["n_shards"]} |
 | font | {cfg["font"]} {cfg["font_size"]} px, line height {cfg["line_height"]} px |
 | image width | {cfg["width"] or "as given"} px, max height {cfg["max_height"] or "none"} px |

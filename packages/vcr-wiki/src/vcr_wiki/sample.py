@@ -12,7 +12,7 @@ from vcr_wiki import __version__
 from vcr_wiki.inputs import ImageError, Pair, load_image
 from vcr_wiki.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
 from vcr_wiki.ngrams import get_tokenizer, sample_rng, select_ngrams
-from vcr_wiki.png import assemble_png, compress_rows, encode_png
+from vcr_wiki.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
 from vcr_wiki.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
 
 DROP_REASONS = (
@@ -44,6 +44,7 @@ class BuildConfig:
     split: str = "train"
     shard_size: int = 1000
     censor: tuple[str, ...] = field(default=())
+    png_deflate: str = "auto"
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -96,6 +97,7 @@ class SampleMaker:
         self.tokenizer = get_tokenizer(config.lang, config.nlp)
         self.lo, self.hi = band(config.lang, config.difficulty)
         self.censor = tuple(w.lower() for w in config.censor if w.strip())
+        self.deflate = resolve_deflate(config.png_deflate)
         self.record = self._record()
         self._record_json = json.dumps(self.record, sort_keys=True, ensure_ascii=False)
 
@@ -107,6 +109,7 @@ class SampleMaker:
         rec["line_height"] = self.renderer.line_height
         rec["band"] = [self.lo, self.hi]
         rec["tokenizer"] = self.tokenizer.name
+        rec["png_deflate"] = self.deflate
         rec["censor_words"] = len(self.censor)
         rec["vcr_wiki_version"] = __version__
         return rec
@@ -150,17 +153,22 @@ class SampleMaker:
         sample = self.render(pair)
         if isinstance(sample, str):
             return sample
-        picture = compress_rows(sample.image)
-        _h, w = sample.image.shape[:2]
-        below = np.full((sample.tei_masked.shape[0] + 1, w, 3), 255, dtype=np.uint8)
-        below[:-1] = sample.tei_masked[:, :, None]
-        stacked = assemble_png([picture, compress_rows(below)])
+        backend = self.deflate
+        picture = compress_rows(sample.image, backend)
+        h, w = sample.image.shape[:2]
+        text = compress_gray_rows(sample.tei_masked, backend)
+        height = h + text.height + 1
+        top = (height - text.height) // 2
+        stacked = assemble_png([picture, text, white_rows(w, 1, backend)])
+        only_it = assemble_png(
+            [white_rows(w, top, backend), text, white_rows(w, height - top - text.height, backend)]
+        )
         return {
             "question_id": sample.question_id,
             "image": {"bytes": assemble_png([picture]), "path": None},
             "caption": sample.caption,
             "stacked_image": {"bytes": stacked, "path": None},
-            "only_it_image": {"bytes": encode_png(sample.only_it()), "path": None},
+            "only_it_image": {"bytes": only_it, "path": None},
             "crossed_text": sample.crossed_text,
             "lang": self.config.lang,
             "difficulty": self.config.difficulty,
