@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rice_n import BatchRiceEnv, ClimateClub, InvalidActionError
+from rice_n import BatchRiceEnv, ClimateClub, InvalidActionError, Protocol
 
 N = 27
 
@@ -187,3 +187,30 @@ def test_metrics_and_record() -> None:
     np.testing.assert_allclose(m["gross_output"], go)
     np.testing.assert_allclose(m["temperature_rise"], env.state.T[:, 0] - 0.85)
     assert set(m) >= {"temperature_rise", "gross_output", "climate_index", "economic_index", "episode_reward"}
+
+
+def test_custom_protocol_subclass() -> None:
+    class CarbonFloor(Protocol):
+        name = "carbon-floor"
+
+        def mitigation_floor(self, ops, pstate, state):  # type: ignore[no-untyped-def]
+            return ops.zeros(state.K.shape) + 0.2
+
+    env = BatchRiceEnv(num_envs=2, protocol=CarbonFloor(), mask_violation="clip")
+    _, mask = env.reset()
+    assert mask[1, 26, 10:20].tolist() == [0, 0] + [1] * 8
+    env.step(np.zeros((2, N, 57), dtype=np.int64))
+    np.testing.assert_allclose(env.state.mitigation, 0.2)
+
+
+def test_observation_parts_rebuild_the_full_observation() -> None:
+    env = BatchRiceEnv(num_envs=2, protocol="bilateral")
+    env.reset()
+    a = np.ones((2, N, 138), dtype=np.int64)
+    for _ in range(4):
+        obs, *_ = env.step(a)
+    parts = env.observation_parts()
+    i = 11
+    rebuilt = np.concatenate([np.eye(N)[i][None].repeat(2, 0), parts["shared"], parts["private"][:, i]], -1)
+    np.testing.assert_allclose(obs[:, i], rebuilt.astype(np.float32))
+    assert parts["shared"].shape[-1] + parts["private"].shape[-1] + N == env.obs_dim

@@ -156,6 +156,13 @@ def test_bad_datasets_give_clear_errors(tmp_path: Path) -> None:
         evaluate(EvalConfig(dataset=str(bad), model="oracle", out=str(tmp_path / "o7"), variant="side"))
 
 
+def test_incomplete_build_is_refused(tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "partial")
+    (ds / "manifest.json").write_text(json.dumps({"complete": False, "shards_done": 1, "n_shards": 2}))
+    with pytest.raises(ValueError, match="incomplete build"):
+        evaluate(EvalConfig(dataset=str(ds), model="oracle", out=str(tmp_path / "out")))
+
+
 def test_chinese_dataset_oracle(tmp_path: Path) -> None:
     rows = [
         ("位于城市中心的博物馆大厅今天开放", ["博物馆大厅"]),
@@ -179,6 +186,7 @@ def test_report_beside_paper_numbers(dataset: Path, tmp_path: Path) -> None:
     assert "| **oracle (stacked)** | 100.00 / 100.00 | – | – | – |" in text
     assert "| **oracle (text-only)** |" in text and "| **copy-visible (stacked)** | 0.00 /" in text
     assert "| paper: GPT-4o (500) | 91.55 / 96.44 | 73.20 / 86.17 | 14.87 / 39.05 | 2.20 / 22.72 |" in text
+    assert "oracle, en_easy: Δ stacked − text-only EM +0.00, Jaccard +0.00" in text
     assert len(load_result(tmp_path / "a")) == 2
     (tmp_path / "bad.json").write_text(json.dumps({"exact_match": 1}))
     with pytest.raises(ValueError, match="not a vcr-wiki eval result"):

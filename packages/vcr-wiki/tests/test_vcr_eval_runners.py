@@ -47,6 +47,16 @@ def test_tesseract_reads_clean_english_text() -> None:
     assert "main hall of the museum" in texts[0]
 
 
+@pytest.mark.skipif(not tesseract_available("zh"), reason="tesseract with chi_sim data is not installed")
+def test_tesseract_reads_clean_chinese_text(zh_font: str) -> None:
+    im = Image.new("RGB", (420, 60), "white")
+    ImageDraw.Draw(im).text(
+        (6, 14), "位于城市中心的博物馆大厅", fill="black", font=ImageFont.truetype(zh_font, 24)
+    )
+    text = TesseractRunner("zh").predict([im], ["ignored"])[0]
+    assert " " not in text and "博物馆" in text
+
+
 def test_tesseract_bad_language() -> None:
     with pytest.raises(ValueError, match="language"):
         TesseractRunner("fr")

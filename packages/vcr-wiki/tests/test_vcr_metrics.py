@@ -168,6 +168,8 @@ ENGLISH_TEXTS = [
     "I'm sure it's the Smiths' house, isn't it? Yes: the house.",
     "Dr. Smith and Mr. Jones met in Jan. at St. Paul's -- what a day.",
     "A photo of the U.S. Capitol, c. 1900.",
+    " main hall\nof the  museum.\n\nThe end \n",  # whitespace tokens as spaCy makes them
+    "a.\nThe\tcat x   y",
 ]
 
 
@@ -180,9 +182,29 @@ def test_regex_fallback_tracks_spacy(text: str) -> None:
     assert regex_tokens == spacy_tokens
 
 
+@pytest.mark.skipif(not HAS_SPACY, reason="no spaCy")
+def test_char_fallback_equals_spacy_blank_chinese() -> None:
+    import spacy
+
+    nlp = spacy.blank("zh")  # per-character segmentation
+    for text in ["博物 馆\n大厅", " 位于城市中心。", "博物馆\n\n大厅  ab cd"]:
+        assert get_tokenizer("zh", "char")(text) == [t.text for t in nlp(text)]
+
+
+@pytest.mark.parametrize("backend", EN_BACKENDS)
+def test_newlines_are_tokens_as_upstream(backend: str) -> None:
+    """spaCy keeps a newline as a token, so a blank broken across lines is no exact match upstream."""
+    tok = get_tokenizer("en", backend)
+    assert tok("hall\nof") == ["hall", "\n", "of"]
+    s = score_blank("main hall\nof the museum", GT, "en", tok)
+    assert s.exact_match == 0.0 and s.jaccard == pytest.approx(4 / 6)
+    assert score_sample("main hall of the museum\nred fox", [GT, "red fox"], "en", tok)[1].exact_match == 1.0
+
+
 def test_tokenizer_choices() -> None:
     assert get_tokenizer("en", "regex").name == "regex-en"
     assert get_tokenizer("zh", "char")("博物 馆") == ["博", "物", "馆"]
+    assert get_tokenizer("zh", "char")("博物\n馆") == ["博", "物", "\n", "馆"]
     with pytest.raises(ValueError, match="backend"):
         get_tokenizer("en", "jieba")
     with pytest.raises(ValueError, match="language"):

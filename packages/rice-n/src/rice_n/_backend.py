@@ -15,9 +15,62 @@ class NumpyOps:
     def __init__(self, dtype: Any = np.float64) -> None:
         self.dtype = np.dtype(dtype)
         self.device = None
+        self._scratch: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        self._ones: dict[int, np.ndarray] = {}
+
+    def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._scratch.get((key, shape))
+        if buf is None:
+            buf = self._scratch[(key, shape)] = np.empty(shape, dtype=self.dtype)
+        return buf
+
+    def scratch_mul(self, x: Any, y: Any, key: str) -> np.ndarray:
+        """``x * y`` into a reused buffer: only for temporaries that never escape a step."""
+        return np.multiply(x, y, out=self._buffer(key, np.broadcast_shapes(np.shape(x), np.shape(y))))
+
+    def owns(self, x: Any) -> bool:
+        """True when ``x`` is (a contiguous view of) one of this backend's scratch buffers."""
+        if not isinstance(x, np.ndarray) or not x.flags.c_contiguous:
+            return False
+        base = x if x.base is None else x.base
+        return any(base is buf for buf in self._scratch.values())
+
+    def offdiag(self, x: Any, mask: Any, key: str) -> Any:
+        """``x`` with a zero diagonal on its last two axes: in place for a scratch buffer, else a copy."""
+        if self.owns(x):
+            n = x.shape[-1]
+            x.reshape(*x.shape[:-2], n * n)[..., :: n + 1] = 0.0
+            return x
+        return self.scratch_mul(x, mask, key)
+
+    def scratch_sqrt_keep_mul(self, tau: Any, b: Any, key: str) -> np.ndarray:
+        """``sqrt(b * (1 - tau))`` into a reused buffer (a temporary)."""
+        out = self._buffer(key, np.broadcast_shapes(np.shape(tau), np.shape(b)))
+        np.subtract(1.0, tau, out=out)
+        np.multiply(out, b, out=out)
+        return np.sqrt(out, out=out)
+
+    def divide(self, x: Any, divisor: Any, scratch: str | None = None) -> np.ndarray:
+        """``x / divisor`` as this backend's float dtype (x may be an integer array).
+
+        With ``scratch``, the result goes to a reused buffer (only for temporaries of one step).
+        """
+        shape = np.broadcast_shapes(np.shape(x), np.shape(divisor))
+        out = np.empty(shape, dtype=self.dtype) if scratch is None else self._buffer(scratch, shape)
+        np.copyto(out, x)  # cast first: dividing contiguous floats is faster than a casting ufunc loop
+        return np.divide(out, divisor, out=out)
+
+    def rowsum(self, a: np.ndarray) -> np.ndarray:
+        """Sum over the last axis of (B, N, N) as a matrix-vector product (faster than a reduction)."""
+        n = a.shape[-1]
+        ones = self._ones.get(n)
+        if ones is None:
+            ones = self._ones[n] = np.ones(n, dtype=self.dtype)
+        return np.matmul(a, ones)
 
     exp = staticmethod(np.exp)
     log2 = staticmethod(np.log2)
+    log = staticmethod(np.log)
     sqrt = staticmethod(np.sqrt)
     where = staticmethod(np.where)
     minimum = staticmethod(np.minimum)
@@ -100,9 +153,33 @@ class TorchOps:
         """Elementwise exp."""
         return self.torch.exp(x)
 
+    def scratch_mul(self, x: Any, y: Any, key: str) -> Any:
+        """``x * y`` (torch allocates through its caching allocator)."""
+        return x * y
+
+    def offdiag(self, x: Any, mask: Any, key: str) -> Any:
+        """``x`` with a zero diagonal on its last two axes (a new tensor)."""
+        return x * mask
+
+    def scratch_sqrt_keep_mul(self, tau: Any, b: Any, key: str) -> Any:
+        """``sqrt(b * (1 - tau))``."""
+        return self.torch.sqrt(b * (1.0 - tau))
+
+    def divide(self, x: Any, divisor: Any, scratch: str | None = None) -> Any:
+        """``x / divisor`` as this backend's float dtype (x may be an integer tensor)."""
+        return x.to(self.dtype) / divisor
+
+    def rowsum(self, a: Any) -> Any:
+        """Sum over the last axis."""
+        return a.sum(-1)
+
     def log2(self, x: Any) -> Any:
         """Elementwise log2."""
         return self.torch.log2(x)
+
+    def log(self, x: Any) -> Any:
+        """Elementwise natural log."""
+        return self.torch.log(x)
 
     def sqrt(self, x: Any) -> Any:
         """Elementwise sqrt."""

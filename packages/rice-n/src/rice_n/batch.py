@@ -180,7 +180,7 @@ class BatchRiceEnv:
         ``activity_step`` and ``year``. Raises :class:`InvalidActionError` on a bad action.
         """
         a = self._check_actions(actions)
-        return self._step(a * self._fraction_scale(), checked=True, levels=a)
+        return self._step(a, checked=True)
 
     def step_unchecked(self, fractions: Any) -> tuple[Any, Any, Any, bool, dict[str, Any]]:
         """Step with action *fractions* ``(B, N, D)`` (level / levels; decisions as 0/1), unchecked.
@@ -193,14 +193,13 @@ class BatchRiceEnv:
             raise InvalidActionError(
                 f"fractions must have shape {(self.num_envs, self.n_agents, self.n_actions)}, got {tuple(f.shape)}"
             )
-        return self._step(f, checked=False, levels=None)
+        return self._step(f, checked=False)
 
-    def _fraction_scale(self) -> Any:
-        if not hasattr(self, "_fscale"):
+    def _extra_divisor(self) -> Any:
+        if not hasattr(self, "_xdiv"):
             extra = self.protocol.extra_fraction_scale(self.n_agents, self.levels)
-            scale = np.array([1.0 / self.levels] * self.layout.n_activity + list(extra))
-            self._fscale = self.ops.asarray(scale)
-        return self._fscale
+            self._xdiv = self.ops.asarray(1.0 / np.array(extra, dtype=np.float64))
+        return self._xdiv
 
     def _check_actions(self, actions: Any) -> Any:
         ops = self.ops
@@ -225,12 +224,17 @@ class BatchRiceEnv:
                 raise InvalidActionError(
                     "actions must be whole numbers (action levels), got fractional values"
                 )
-        if bool((a < 0).any()):
-            raise InvalidActionError(f"actions must be >= 0, got {float(a.min())}")
         nvec = self.layout.nvec
-        if np.all(nvec == nvec[0]):
-            high = a.max()
-            if bool(high >= int(nvec[0])):
+        uniform = bool(np.all(nvec == nvec[0]))
+        # one pass: negative values viewed as unsigned are huge, so max < levels checks both bounds
+        fast = uniform and self.backend == "numpy" and np.issubdtype(a.dtype, np.signedinteger)
+        if fast and int(a.view(a.dtype.str.replace("i", "u")).max()) < int(nvec[0]):
+            return a
+        low = a.min()
+        if bool(low < 0):
+            raise InvalidActionError(f"actions must be >= 0, got {float(low)}")
+        if uniform:
+            if bool(a.max() >= int(nvec[0])):
                 self._raise_range(a)
         else:
             limit = self.ops.as_int(nvec) if self.backend == "torch" else nvec
@@ -247,33 +251,45 @@ class BatchRiceEnv:
             f"[0, {int(self.layout.nvec[d]) - 1}] (use step_unchecked for fractions in [0, 1])"
         )
 
-    def _controls(self, f: Any) -> Controls:
+    def _controls(self, src: Any, checked: bool) -> Controls:
+        """Activity controls from integer levels (checked) or fractions (unchecked)."""
         lay = self.layout
+        if checked:
+            div, levels = self.ops.divide, float(self.levels)
+            head = div(src[..., :3], levels)
+            return Controls(
+                savings=head[..., 0],
+                mitigation=head[..., 1],
+                export_limit=head[..., 2],
+                import_bids=div(src[..., lay.import_slots], levels, scratch="bids_in"),  # a temporary
+                tariffs=div(src[..., lay.tariff_slots], levels),  # kept in the state: a new array
+            )
         return Controls(
-            savings=f[..., 0],
-            mitigation=f[..., 1],
-            export_limit=f[..., 2],
-            import_bids=f[..., lay.import_slots],
-            tariffs=f[..., lay.tariff_slots],
+            savings=src[..., 0],
+            mitigation=src[..., 1],
+            export_limit=src[..., 2],
+            import_bids=src[..., lay.import_slots],
+            tariffs=src[..., lay.tariff_slots],
         )
 
-    def _step(self, f: Any, checked: bool, levels: Any) -> tuple[Any, Any, Any, bool, dict[str, Any]]:
+    def _step(self, src: Any, checked: bool) -> tuple[Any, Any, Any, bool, dict[str, Any]]:
         if self.done:
             raise RuntimeError("the episodes are over: call reset() before stepping again")
         self._timestep += 1
         stage = self._timestep % self.n_stages
         self._stage = stage
         if stage == 0:
-            ctl = self._controls(f)
+            ctl = self._controls(src, checked)
             if checked and self.mask_violation != "ignore" and self._floor_levels is not None:
-                ctl = self._apply_floor(ctl, levels)
+                ctl = self._apply_floor(ctl, src)
             ctl = self.protocol.adjust_controls(self.ops, ctl, self.pstate, self.state)
             self.state = activity_step(self.consts, self.mode, self.state, ctl)
             reward = self.state.reward
             self.episode_reward = self.episode_reward + reward
             self.episode_gross_output = self.episode_gross_output + self.state.gross_output.sum(-1)
         else:
-            extra = f[..., self.layout.n_activity :]
+            extra = src[..., self.layout.n_activity :]
+            extra = self.ops.divide(extra, self._extra_divisor()) if checked else extra
             self.pstate = self.protocol.negotiate(self.ops, stage, extra, self.pstate, self.state)
             reward = self.ops.zeros((self.num_envs, self.n_agents))
         self._update_mask()
@@ -329,13 +345,15 @@ class BatchRiceEnv:
         """The current action mask ``(B, N, mask_dim)`` (int8, 1 = allowed); do not modify it."""
         return self._mask
 
-    def observations(self) -> Any:
-        """Observation features ``(B, N, F)`` in upstream's layout (see the README)."""
-        ops, s, lay = self.ops, self.state, self.layout
+    def observation_parts(self) -> dict[str, Any]:
+        """The observation without repetition: ``shared`` ``(B, S)`` (global and public features, the
+        same for every region) and ``private`` ``(B, N, P)``, float64 (the backend's dtype).
+
+        Region i's full observation is ``[one_hot(i), shared, private[:, i]]``
+        (F = N + S + P); building only the parts is about N times cheaper for large batches.
+        """
+        ops, s = self.ops, self.state
         b, n = self.num_envs, self.n_agents
-        out = ops.empty((b, n, lay.obs_dim), dtype=self.obs_dtype)
-        out[..., :n] = self._eye
-        g = n
         extra = self.protocol.observe(ops, self._stage, self.pstate, s)
         glob = [
             s.T / 10.0,
@@ -359,9 +377,6 @@ class BatchRiceEnv:
             s.D / 1e3,
             s.tariffs.reshape(b, n * n) / 100.0,
         ]
-        shared = ops.concat(glob + public, -1)
-        out[..., g : g + shared.shape[-1]] = shared[:, None, :]
-        g += shared.shape[-1]
         private = [
             s.A / 100.0,
             s.sigma * 10.0,
@@ -374,6 +389,17 @@ class BatchRiceEnv:
             s.reward,
         ]
         priv = ops.concat([x[..., None] for x in private] + ([extra[1]] if extra is not None else []), -1)
+        return {"shared": ops.concat(glob + public, -1), "private": priv}
+
+    def observations(self) -> Any:
+        """Observation features ``(B, N, F)`` in upstream's layout (see the README)."""
+        parts = self.observation_parts()
+        shared, priv = parts["shared"], parts["private"]
+        b, n = self.num_envs, self.n_agents
+        out = self.ops.empty((b, n, self.layout.obs_dim), dtype=self.obs_dtype)
+        out[..., :n] = self._eye
+        g = n + shared.shape[-1]
+        out[..., n:g] = shared[:, None, :]
         out[..., g:] = priv
         return out
 

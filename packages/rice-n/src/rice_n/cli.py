@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,11 @@ def _simulate(args: argparse.Namespace) -> int:
         print(f"rice-n simulate: error: {exc}", file=sys.stderr)
         return 2
     m = written["metrics"]
+    if not all(math.isfinite(m[k]) for k in ("temperature_rise", "gross_output", "episode_reward")):
+        print(
+            "rice-n simulate: warning: the run diverged (non-finite values); see trajectory.csv",
+            file=sys.stderr,
+        )
     print(
         f"temperature rise {m['temperature_rise']:.3f} °C, gross output {m['gross_output']:.1f}, "
         f"climate index {m['climate_index']:.3f}, economic index {m['economic_index']:.3f}, "

@@ -38,7 +38,8 @@ class Mode:
     tariff_lag: bool = True
     #: ``"inverse"``: Omega = 1/(1 + a1 T + a2 T^a3) (code); ``"polynomial"``: 1 - a1 T - a2 T^a3 (paper).
     damage_form: str = "inverse"
-    #: Production uses L/1000 (code) or L (paper).
+    #: Production uses L/1000 (code; also ``Mode.paper()``) or L (the paper's formula taken literally:
+    #: with the shipped calibration, L in millions, output is ~125x larger and the run diverges).
     labor_in_thousands: bool = True
     #: Industrial emissions sigma (1-mu) Y (code) or sigma (1-mu) A Y (paper, eq. 21).
     emissions_with_tfp: bool = False
@@ -63,7 +64,7 @@ class Mode:
             swap_trade_slots=False,
             tariff_lag=False,
             damage_form="polynomial",
-            labor_in_thousands=False,
+            labor_in_thousands=True,  # a unit convention; Mode(labor_in_thousands=False) is literal
             emissions_with_tfp=True,
             utility_with_offset=False,
         )
@@ -190,6 +191,12 @@ class Constants:
         self.capital_factor = ops.asarray((1.0 - params.delta_K) ** params.delta)
         self.cost_scale = ops.asarray(params.p_b / (1000.0 * params.theta_2))
         self.one_minus_alpha = ops.asarray(1.0 - params.alpha)
+        self.one_minus_gamma = ops.asarray(1.0 - params.gamma)
+        self.zeros_row = ops.zeros((n,))
+        uniform = all(np.all(v == v[0]) for v in (params.a_1, params.a_2, params.a_3))
+        self.damage_uniform: tuple[float, float, float] | None = (
+            (float(params.a_1[0]), float(params.a_2[0]), float(params.a_3[0])) if uniform else None
+        )
 
 
 def initial_state(c: Constants, batch: int) -> RiceState:
@@ -251,8 +258,8 @@ def _scales(
     The imports of i from j are ``X_ij = b_ij * w_i * cs_j``. Also returns the debt-scaled balance.
     """
     ops = c.ops
-    b = ctl.import_bids * c.offdiag
-    bid_sum = b.sum(-1)
+    b = ops.offdiag(ctl.import_bids, c.offdiag, "bids")  # a temporary: never stored in the state
+    bid_sum = ops.rowsum(b)
     # (a) rows whose bids exceed gross output are scaled to sum to it: sum_j b_ij Q_i > Q_i <=> sum b > 1.
     row = ops.where(bid_sum > 1.0, 1.0 / ops.maximum(bid_sum, 1.0), 1.0)
     # (b) debt: 10% interest per step, debt ratio clipped to [-1, 0] scales the bids.
@@ -286,16 +293,20 @@ def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
     t = s.t + 1
     theta1 = c.cost_scale * (1.0 - c.delta_pb) ** (t - 1) * s.sigma
     t_at = s.T[..., 0:1]
+    # with the same a1, a2, a3 in every region (the shipped data) Omega is computed once per episode
+    a_1, a_2, a_3 = c.damage_uniform or (c.a_1, c.a_2, c.a_3)
     if mode.damage_form == "inverse":
-        omega = 1.0 / (1.0 + c.a_1 * t_at + c.a_2 * t_at**c.a_3)
+        omega = 1.0 / (1.0 + a_1 * t_at + a_2 * t_at**a_3)
     else:
-        omega = 1.0 - c.a_1 * t_at - c.a_2 * t_at**c.a_3
+        omega = 1.0 - a_1 * t_at - a_2 * t_at**a_3
     abatement = theta1 * ctl.mitigation**c.theta_2
     labor = s.L / 1000.0 if mode.labor_in_thousands else s.L
-    production = s.A * s.K**c.gamma * labor ** (1.0 - c.gamma)
+    # A K^gamma L^(1-gamma) through exp/log (K, L > 0): vectorized, unlike pow with array exponents
+    production = s.A * ops.exp(c.gamma * ops.log(s.K) + c.one_minus_gamma * ops.log(labor))
     gross_output = omega * (1.0 - abatement) * production
     investment = ctl.savings * gross_output
-    del ops
+    if c.damage_uniform is not None:
+        omega = omega + c.zeros_row  # (B, 1) -> (B, N)
     return {
         "mitigation_cost": theta1,
         "damages": omega,
@@ -304,6 +315,28 @@ def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
         "gross_output": gross_output,
         "investment": investment,
     }
+
+
+def _trade(
+    c: Constants, mode: Mode, s: RiceState, ctl: Controls, q: Array, inv: Array
+) -> tuple[Array, Array, Array, Array]:
+    """Exports, imports (before tariffs), the Armington foreign term and the debt-scaled balance."""
+    ops, p = c.ops, c.params
+    b, w, cs, debt, col_sum = _scales(c, mode, s, ctl, q, inv)
+    exports = col_sum * cs
+    imports = w * ops.matvec(b, cs)
+    # (d) tariffs and Armington aggregate: sum_j psi_ij (X_ij (1 - tau_ij))^lam.
+    tau = s.tariffs if mode.tariff_lag else ctl.tariffs
+    lam = p.sub_rate
+    if lam == 0.5:
+        pw, w_l, cs_l = ops.scratch_sqrt_keep_mul(tau, b, "net"), ops.sqrt(w), ops.sqrt(cs)
+    else:
+        pw, w_l, cs_l = (b * (1.0 - tau)) ** lam, w**lam, cs**lam
+    if c.for_pref_scalar is not None:
+        foreign = c.for_pref_scalar * w_l * ops.matvec(pw, cs_l)
+    else:
+        foreign = w_l * ops.matvec(pw * c.for_pref, cs_l)
+    return exports, imports, foreign, debt
 
 
 def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> RiceState:
@@ -316,21 +349,8 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
     t = s.t + 1
     pre = _production(c, mode, s, ctl)
     q, inv = pre["gross_output"], pre["investment"]
-    b, w, cs, debt, col_sum = _scales(c, mode, s, ctl, q, inv)
-    exports = col_sum * cs
-    imports = w * ops.matvec(b, cs)
-    # (d) tariffs and Armington aggregate: sum_j psi_ij (X_ij (1 - tau_ij))^lam.
-    tau = s.tariffs if mode.tariff_lag else ctl.tariffs
+    exports, imports, foreign, debt = _trade(c, mode, s, ctl, q, inv)
     lam = p.sub_rate
-    net = b * (1.0 - tau)
-    if lam == 0.5:
-        pw, w_l, cs_l = ops.sqrt(net), ops.sqrt(w), ops.sqrt(cs)
-    else:
-        pw, w_l, cs_l = net**lam, w**lam, cs**lam
-    if c.for_pref_scalar is not None:
-        foreign = c.for_pref_scalar * w_l * ops.matvec(pw, cs_l)
-    else:
-        foreign = w_l * ops.matvec(pw * c.for_pref, cs_l)
     c_dom = ops.maximum(q - inv - exports, 0.0)
     c_dom_l = ops.sqrt(c_dom) if lam == 0.5 else c_dom**lam
     agg = p.dom_pref * c_dom_l + foreign
@@ -341,7 +361,7 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
         per_capita = consumption / pop + p.utility_offset
     else:
         per_capita = ops.maximum(consumption / pop, 1e-9)
-    utility = pop * (per_capita**c.one_minus_alpha - 1.0) / c.one_minus_alpha
+    utility = pop * (ops.exp(c.one_minus_alpha * ops.log(per_capita)) - 1.0) / c.one_minus_alpha
     social_welfare = utility / (1.0 + c.rho) ** (p.delta * t)
     balance = debt + p.delta * (exports - imports)
     # Climate.
@@ -356,7 +376,7 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
     carbon = s.M @ c.phi_M_t + c.b_M * total[..., None]
     # State updates.
     capital = c.capital_factor * s.K + p.delta * inv
-    labor = s.L * ((1.0 + c.L_a) / (1.0 + s.L)) ** c.l_g
+    labor = s.L * ops.exp(c.l_g * ops.log((1.0 + c.L_a) / (1.0 + s.L)))
     tfp = s.A * (math.exp(p.tfp_base_growth) + c.g_A * ops.exp(-c.delta_A * p.delta * (t - 1)))
     sigma = s.sigma * ops.exp(-c.g_sigma * (1.0 - c.delta_sigma) ** (p.delta * (t - 1)) * p.delta)
     batch = q.shape[0]
@@ -377,7 +397,7 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
         consumption=consumption,
         domestic_consumption=c_dom,
         production=pre["production"],
-        damages=pre["damages"] + 0.0 * q,
+        damages=pre["damages"],
         abatement_cost=pre["abatement_cost"],
         mitigation_cost=pre["mitigation_cost"],
         utility=utility,

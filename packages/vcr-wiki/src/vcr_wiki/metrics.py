@@ -23,7 +23,7 @@ import functools
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 
@@ -143,47 +143,62 @@ _EN_INFIX = re.compile(
     r"|\.\.+|…"  # ellipses
     r"|(?<=[a-z])\.(?=[A-Z])"  # "end.Start"
 )
-_WHITESPACE = re.compile(r"\S+")
+_RUNS = re.compile(r"\s+|\S+")
 
 
-def _regex_en(text: str) -> list[str]:
+def _with_whitespace(text: str, split_chunk: Callable[[str], list[str]]) -> list[str]:
+    """spaCy's whitespace rule around any chunk tokenizer: a single space after a token is that token's
+    trailing whitespace; any other whitespace (newlines, tabs, extra spaces, leading space) is a token of
+    its own. ``"hall\nof"`` -> ``["hall", "\n", "of"]``, ``"a  b"`` -> ``["a", " ", "b"]``."""
     tokens: list[str] = []
-    for chunk in _WHITESPACE.findall(text):
-        if chunk.isalnum():  # the common case: nothing to split
-            tokens.append(chunk)
+    for m in _RUNS.finditer(text):
+        run = m.group()
+        if not run[0].isspace():
+            tokens.extend(split_chunk(run))
             continue
-        prefixes: list[str] = []
-        suffixes: list[str] = []
-        while len(chunk) > 1 and (m := _EN_PREFIX.match(chunk)) and m.end() < len(chunk):
-            prefixes.append(m.group())
-            chunk = chunk[m.end() :]
-        while (
-            len(chunk) > 1
-            and chunk not in _EN_ABBREVIATIONS
-            and (m := _EN_SUFFIX.search(chunk))
-            and m.start() > 0
-        ):
-            suffixes.append(m.group())
-            chunk = chunk[: m.start()]
-        tokens.extend(prefixes)
-        start = 0
-        for m in _EN_INFIX.finditer(chunk):
-            if m.start() > start:
-                tokens.append(chunk[start : m.start()])
-            tokens.append(m.group())
-            start = m.end()
-        if start < len(chunk):
-            tokens.append(chunk[start:])
-        tokens.extend(reversed(suffixes))
+        rest = run[1:] if tokens and run[0] == " " else run
+        if rest:
+            tokens.append(rest)
     return tokens
 
 
+def _regex_en_chunk(chunk: str) -> list[str]:
+    """spaCy-like prefix / suffix / infix splitting of one whitespace-free chunk."""
+    if chunk.isalnum():  # the common case: nothing to split
+        return [chunk]
+    tokens: list[str] = []
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    while len(chunk) > 1 and (m := _EN_PREFIX.match(chunk)) and m.end() < len(chunk):
+        prefixes.append(m.group())
+        chunk = chunk[m.end() :]
+    while (
+        len(chunk) > 1
+        and chunk not in _EN_ABBREVIATIONS
+        and (m := _EN_SUFFIX.search(chunk))
+        and m.start() > 0
+    ):
+        suffixes.append(m.group())
+        chunk = chunk[: m.start()]
+    tokens.extend(prefixes)
+    start = 0
+    for m in _EN_INFIX.finditer(chunk):
+        if m.start() > start:
+            tokens.append(chunk[start : m.start()])
+        tokens.append(m.group())
+        start = m.end()
+    if start < len(chunk):
+        tokens.append(chunk[start:])
+    tokens.extend(reversed(suffixes))
+    return tokens
+
+
+def _regex_en(text: str) -> list[str]:
+    return _with_whitespace(text, _regex_en_chunk)
+
+
 def _chars_zh(text: str) -> list[str]:
-    return [ch for ch in text if not ch.isspace()]
-
-
-def _drop_spaces(tokens: Iterable[str]) -> list[str]:
-    return [t for t in tokens if t and not t.isspace()]
+    return _with_whitespace(text, list)
 
 
 def _spacy_tokenizer(language: str) -> Tokenizer | None:
@@ -206,7 +221,7 @@ def _spacy_tokenizer(language: str) -> Tokenizer | None:
     tok = nlp.tokenizer
 
     def fn(text: str) -> list[str]:
-        return _drop_spaces(t.text for t in tok(text))
+        return [t.text for t in tok(text)]
 
     return Tokenizer(name, language, fn)
 
@@ -223,7 +238,7 @@ def _jieba_tokenizer() -> Tokenizer | None:
     seg = jieba.Tokenizer()
 
     def fn(text: str) -> list[str]:
-        return _drop_spaces(seg.lcut(text))
+        return _with_whitespace(text, seg.lcut)
 
     return Tokenizer(f"jieba-{getattr(jieba, '__version__', '?')}", "zh", fn)
 

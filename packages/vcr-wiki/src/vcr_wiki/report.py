@@ -121,6 +121,9 @@ def render_report(paths: Sequence[str | Path], *, include_paper: bool = True) ->
     ours: dict[str, dict[str, tuple[float, float]]] = {}
     notes: list[str] = []
     for path in paths:
+        data = json.loads(
+            (Path(path) / "metrics.json" if Path(path).is_dir() else Path(path)).read_text("utf-8")
+        )
         for row in load_result(path):
             if row["task"] not in TASKS:
                 notes.append(f"{row['label']}: task {row['task']!r} is not one of the four VCR tasks")
@@ -128,6 +131,12 @@ def render_report(paths: Sequence[str | Path], *, include_paper: bool = True) ->
             notes.append(
                 f"{row['label']}, {row['task']}: {row['n_blanks']} blanks, EM bootstrap SD {row['em_std']:.2f}, "
                 f"tokenizer {row['tokenizer']} ({row['source']})"
+            )
+        if isinstance(data.get("delta"), dict):
+            d = data["delta"]
+            notes.append(
+                f"{Path(str(data['model'])).name}, {data['language']}_{data['difficulty']}: Δ stacked − text-only "
+                f"EM {d['exact_match']:+.2f}, Jaccard {d['jaccard']:+.2f}"
             )
     head = "| Model | " + " | ".join(t.replace("_", "-") for t in TASKS) + " |"
     lines = ["# VCR results (exact match / Jaccard, %)", "", head, "|---|" + "---:|" * len(TASKS)]

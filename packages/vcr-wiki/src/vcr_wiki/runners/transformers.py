@@ -107,6 +107,7 @@ class TransformersRunner:
         self.max_new_tokens = max_new_tokens
         self.path = folder
         self.name = f"transformers:{folder.name}"
+        self._layout: str | None = None
 
     def budget_for(self, caption: str | None) -> int:
         """max_new_tokens for one sample: the fixed value if given, else upstream's 2 x caption tokens."""
@@ -119,6 +120,22 @@ class TransformersRunner:
     def _prompt(self, prompt: str) -> str:
         conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    def _encode(self, texts: list[str], images: list[Image.Image]):  # -> BatchFeature
+        """Processor inputs; images as a flat list (one per prompt) or, for processors that want it
+        (Idefics-style), one list per prompt. The working layout is remembered."""
+        layouts = [self._layout] if self._layout else ["flat", "nested"]
+        for k, layout in enumerate(layouts):
+            batch = images if layout == "flat" else [[im] for im in images]
+            try:
+                inputs = self.processor(text=texts, images=batch, padding=True, return_tensors="pt")
+            except (ValueError, TypeError, IndexError):
+                if k == len(layouts) - 1:
+                    raise
+                continue
+            self._layout = layout
+            return inputs
+        raise AssertionError("unreachable")
 
     def predict(
         self,
@@ -145,7 +162,7 @@ class TransformersRunner:
             texts = [self._prompt(p) for p in prompts[start:stop]]
             batch_images = [im.convert("RGB") for im in images[start:stop]]
             batch_budgets = budgets[start:stop]
-            inputs = self.processor(text=texts, images=batch_images, padding=True, return_tensors="pt")
+            inputs = self._encode(texts, batch_images)
             inputs = inputs.to(self.device)
             for key, value in inputs.items():  # pixel tensors follow the model's dtype
                 if torch.is_floating_point(value):

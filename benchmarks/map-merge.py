@@ -1,0 +1,87 @@
+"""map-merge benchmark: streamed merge of a >=100M-parameter model (GB/s, peak memory), in-memory re-merge,
+and the cost of one MAP front search. Run: python benchmarks/map-merge.py [--params-millions 110]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+import torch
+from map_merge import stream_merge, task_vectors
+paths = sys.argv[2:]
+mode = sys.argv[1]
+start = time.perf_counter()
+if mode == "stream":
+    stream_merge(paths[0], paths[1:-1], [0.3] * (len(paths) - 2), paths[-1])
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+else:
+    tv = task_vectors(paths[0], paths[1:])
+    load = time.perf_counter() - start
+    times = []
+    for k in range(5):
+        t = time.perf_counter(); tv.merged_flat(torch.full((tv.n_tasks,), 0.1 * (k + 1))); times.append(time.perf_counter() - t)
+    print(json.dumps({"load_seconds": load, "remerge_seconds": sorted(times)[2],
+                      "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+"""
+
+
+def make_models(folder: Path, params_millions: int, n_finetuned: int = 3) -> list[Path]:
+    """A base and perturbed fine-tunes as safetensors files, Llama-like tensor sizes (768 x 2048 blocks)."""
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    shapes, total = [], 0
+    while total < params_millions * 1_000_000:
+        shapes.append((2048, 768))
+        total += 2048 * 768
+    base = {f"layer.{i}.weight": torch.randn(shape) * 0.02 for i, shape in enumerate(shapes)}
+    paths = [folder / "base.safetensors"]
+    save_file(base, str(paths[0]))
+    for t in range(n_finetuned):
+        paths.append(folder / f"ft{t}.safetensors")
+        save_file({k: v + 0.001 * torch.randn(v.shape) for k, v in base.items()}, str(paths[-1]))
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params-millions", type=int, default=110)
+    args = parser.parse_args()
+    results: dict[str, object] = {"params_millions": args.params_millions}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = make_models(folder, args.params_millions)
+        size_gb = sum(p.stat().st_size for p in paths) / 1e9
+        out = folder / "merged.safetensors"
+        stream = json.loads(
+            subprocess.check_output([sys.executable, "-c", CHILD, "stream", *map(str, paths), str(out)])
+        )
+        results["stream_merge"] = stream | {"read_gb": size_gb, "read_gb_per_s": size_gb / stream["seconds"]}
+        results["in_memory"] = json.loads(
+            subprocess.check_output([sys.executable, "-c", CHILD, "remerge", *map(str, paths)])
+        )
+
+    import numpy as np
+
+    from map_merge import amortized_front
+
+    centers = np.random.default_rng(0).uniform(size=(3, 3))
+    start = time.perf_counter()
+    amortized_front(lambda c: ((c[None] - centers) ** 2).sum(axis=1), 3, maximize=False, link="identity")
+    results["front_search_seconds_T3"] = time.perf_counter() - start
+    results["benchmark_peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Tiny models run fastest single-threaded, and tests share the machine's cores."""
+
+import torch
+
+torch.set_num_threads(1)
