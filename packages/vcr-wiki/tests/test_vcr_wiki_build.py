@@ -190,3 +190,5 @@ def test_loads_with_datasets(pairs: Path, tmp_path: Path) -> None:
     assert isinstance(ds.features["stacked_image"], datasets.Image)
     row = ds[0]
     assert row["stacked_image"].size[0] == 300 and isinstance(row["crossed_text"], list)
+    card_loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache2"))  # reads the card's YAML
+    assert list(card_loaded) == ["test"] and len(card_loaded["test"]) == 20

@@ -1,4 +1,4 @@
-"""CLI: demo writes demo.json with a key figure; show writes side-by-side PNGs."""
+"""CLI: the builder demo writes demo.json with a key figure; show writes side-by-side PNGs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from vcr_wiki.cli import main
 from vcr_wiki.sample_data import write_sample_pairs
 
 
-def test_demo_writes_demo_json(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--seed", "1"]) == 0
+def test_builder_demo_writes_demo_json(tmp_path: Path) -> None:
+    # The builder's part of `vcr-wiki demo` (the CLI demo adds the evaluation on top, tested with it).
+    from vcr_wiki.demo import run_builder_demo
+
+    run_builder_demo(tmp_path, seed=1)
     result = json.loads((tmp_path / "demo.json").read_text())
     assert isinstance(result["key_figure"], str) and "en" in result["key_figure"]
     assert result["builds"]["en-easy"]["rows_out"] == 32

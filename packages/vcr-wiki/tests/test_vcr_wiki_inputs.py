@@ -110,6 +110,23 @@ def test_load_image_errors_are_image_errors(tmp_path: Path) -> None:
         load_image(Pair(0, "c", "bad.png", base=str(tmp_path)), 300)
     with pytest.raises(ImageError, match=r"missing\.png"):
         load_image(Pair(0, "c", "missing.png", base=str(tmp_path)), 300)
+    good = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 99, 199)).save(good, "JPEG")
+    for name, data in [
+        ("empty.jpg", b""),
+        ("cut.jpg", good.getvalue()[:200]),
+        ("noise.jpg", bytes(range(256)) * 8),
+    ]:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ImageError):
+            load_image(Pair(0, "c", name, base=str(tmp_path)), 300)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = 1000  # 64x48 = 3072 pixels: over the limit
+        with pytest.raises(ImageError, match=r"decompression bomb|exceeds limit"):
+            load_image(Pair(0, "c", image_bytes=good.getvalue()), None)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     rgba = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
     rgba.save(tmp_path / "t.png")
     arr = load_image(Pair(0, "c", "t.png", base=str(tmp_path)), None)

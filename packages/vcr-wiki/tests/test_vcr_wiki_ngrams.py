@@ -15,6 +15,7 @@ from vcr_wiki.ngrams import (
     get_tokenizer,
     sample_rng,
     select_ngrams,
+    split_english_sentences,
 )
 from vcr_wiki.render import TextRenderer
 from vcr_wiki.sample_data import sample_captions
@@ -40,6 +41,14 @@ def test_english_sentences_split() -> None:
         "It is old .",
         "The roof is new !",
         "Is it ? yes .",
+    ]
+    text = (
+        'The church of St. Mary was built by J. Smith, e.g. "in stone." Then it burnt. 1990 saw a new roof.'
+    )
+    assert split_english_sentences(text) == [
+        'The church of St. Mary was built by J. Smith, e.g. "in stone."',
+        "Then it burnt.",
+        "1990 saw a new roof.",
     ]
 
 

@@ -269,9 +269,3 @@ def write_outputs(
 
         written += plot_trajectory(rows, region_rows, out)
     return {"files": written, "metrics": metrics}
-
-
-def describe_fractions(fractions: np.ndarray) -> dict[str, Any]:
-    """A short JSON-able summary of a policy for metrics.json."""
-    f = np.asarray(fractions)
-    return {"mean_savings": float(f[:, 0].mean()), "mean_mitigation": float(f[:, 1].mean())}

@@ -79,6 +79,7 @@ def dataset_card(manifest: dict[str, Any]) -> str:
     cfg = manifest["config"]
     split, lang, diff = manifest["split"], cfg["lang"], cfg["difficulty"]
     size = manifest["rows_out"]
+    nbytes = sum(s["bytes"] for s in manifest["shards"])
     cat = (
         "n<1K"
         if size < 1_000
@@ -107,7 +108,10 @@ def dataset_card(manifest: dict[str, Any]) -> str:
         *_yaml_features(),
         "  splits:",
         f"  - name: {split}",
+        f"    num_bytes: {nbytes}",
         f"    num_examples: {size}",
+        f"  download_size: {nbytes}",
+        f"  dataset_size: {nbytes}",
         "---",
     ]
     drops = ", ".join(f"{k} {v}" for k, v in manifest["dropped"].items()) or "none"

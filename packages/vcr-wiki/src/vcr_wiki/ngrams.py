@@ -13,10 +13,12 @@ jieba words (if installed) or single characters for Chinese.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Protocol
 
 import numpy as np
@@ -124,7 +126,32 @@ _EN_DATE_WORDS = frozenset(
 _ZH_NUM_CHARS = frozenset("零〇一二三四五六七八九十百千万亿兆两壹贰叁肆伍陆柒捌玖拾佰仟")
 
 _EN_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_EN_SENT = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_EN_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_EN_LAST_WORD = re.compile(r"(\S+)$")
+_EN_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "nos",
+     "co", "ltd", "inc", "corp", "gen", "col", "capt", "lt", "sgt", "rev", "hon", "fig", "ca", "approx", "u.s",
+     "u.k", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+)  # fmt: skip
+
+
+def split_english_sentences(text: str) -> list[str]:
+    """Sentences of English text: a break after . ! ? before a capital or digit, except after a known
+    abbreviation ("St.", "Dr.", "e.g.") or a single initial ("J.")."""
+    out = []
+    start = 0
+    for m in _EN_BOUNDARY.finditer(text):
+        if text[m.start()] == ".":
+            last = _EN_LAST_WORD.search(text, start, m.start())
+            word = last.group(1).lower().lstrip("\"'“‘([") if last else ""
+            if word in _EN_ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [sent for sent in out if sent]
+
+
 _ZH_SENT = re.compile(r"(?<=[。！？!?；;])")
 
 
@@ -168,7 +195,7 @@ class EnglishTokenizer:
     def sentences(self, text: str) -> list[list[Token]]:
         """Sentences of regex tokens with eligibility flags."""
         out = []
-        for sent in _EN_SENT.split(text):
+        for sent in split_english_sentences(text):
             words = _EN_TOKEN.findall(sent)
             if not words:
                 continue
@@ -189,6 +216,22 @@ class EnglishTokenizer:
         return out
 
 
+@functools.lru_cache(maxsize=1)
+def _jieba_cut() -> Callable[..., list[str]] | None:
+    """jieba's ``lcut`` with its dictionary loaded once per process, or None without jieba."""
+    try:
+        with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            import jieba
+    except ImportError:
+        return None
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer.lcut
+
+
 class ChineseTokenizer:
     """Built-in Chinese fallback: jieba words when ``use_jieba`` (and installed), else characters.
 
@@ -197,20 +240,7 @@ class ChineseTokenizer:
     """
 
     def __init__(self, use_jieba: bool = True) -> None:
-        self._cut = None
-        if use_jieba:
-            try:
-                with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", SyntaxWarning)
-                    import jieba
-            except ImportError:
-                pass
-            else:
-                jieba.setLogLevel(60)
-                tk = jieba.Tokenizer()
-                tk.initialize()
-                self._cut = tk.lcut
+        self._cut = _jieba_cut() if use_jieba else None
         self.name = "jieba" if self._cut is not None else "char"
 
     def sentences(self, text: str) -> list[list[Token]]:
@@ -264,12 +294,12 @@ class SpacyTokenizer:
 
 
 def spacy_model_available(lang: str) -> bool:
-    """True when spaCy and its small model for ``lang`` are installed locally."""
+    """True when spaCy and its small model for ``lang`` are installed locally (checked without importing
+    spaCy, which is slow to import)."""
     try:
-        import spacy.util
-    except ImportError:
+        return find_spec("spacy") is not None and find_spec(SPACY_MODELS[lang]) is not None
+    except (ImportError, ValueError):
         return False
-    return bool(spacy.util.is_package(SPACY_MODELS[lang]))
 
 
 def get_tokenizer(lang: str, backend: str = "auto") -> Tokenizer:
