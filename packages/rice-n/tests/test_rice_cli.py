@@ -87,7 +87,7 @@ def test_simulate_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_demo_writes_key_figure(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--seed", "0", "--episodes", "20"]) == 0
     demo = json.loads((tmp_path / "demo.json").read_text())
     assert "°C" in demo["key_figure"]
     assert (

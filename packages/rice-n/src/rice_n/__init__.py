@@ -3,8 +3,10 @@
 __version__ = "0.1.0"
 
 from rice_n.batch import BatchRiceEnv, InvalidActionError
+from rice_n.compare import compare
 from rice_n.dynamics import Controls, Mode, RiceState, activity_step, initial_state
 from rice_n.env import RiceParallelEnv, parallel_env
+from rice_n.evaluate import EvalResult, evaluate_actor, evaluate_policy, write_evaluation
 from rice_n.gym_env import RiceSingleAgentEnv
 from rice_n.metrics import climate_index, economic_index, hypervolume, pareto_front
 from rice_n.params import ParamsError, RiceParams, default_params, load_params
@@ -15,6 +17,7 @@ __all__ = [
     "Bilateral",
     "ClimateClub",
     "Controls",
+    "EvalResult",
     "InvalidActionError",
     "Mode",
     "NoNegotiation",
@@ -27,11 +30,15 @@ __all__ = [
     "__version__",
     "activity_step",
     "climate_index",
+    "compare",
     "default_params",
     "economic_index",
+    "evaluate_actor",
+    "evaluate_policy",
     "hypervolume",
     "initial_state",
     "load_params",
     "parallel_env",
     "pareto_front",
+    "write_evaluation",
 ]

@@ -79,3 +79,96 @@ def plot_trajectory(rows: list[dict], region_rows: list[dict], out: str | Path) 
         plt.close(fig)
         written.append(name)
     return written
+
+
+def plot_learning_curve(history: list[dict], out: str | Path, name: str = "learning_curve.png") -> list[str]:
+    """Mean episode reward, temperature rise and the two indices against training episodes."""
+    plt = _pyplot()
+    if plt is None or not history:
+        return []
+    eps = [h["episodes"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    axes[0].plot(eps, [h["mean_episode_reward"] for h in history])
+    axes[0].set_title("mean episode reward (sum over regions)")
+    axes[1].plot(eps, [h["temperature_rise"] for h in history], color="tab:red")
+    axes[1].set_title("temperature rise 2015-2115 (°C)")
+    axes[2].plot(eps, [h["climate_index"] for h in history], label="climate index")
+    axes[2].plot(eps, [h["economic_index"] for h in history], label="economic index")
+    axes[2].legend()
+    axes[2].set_title("competition indices")
+    for ax in axes:
+        ax.set_xlabel("training episodes")
+    fig.tight_layout()
+    _save(fig, Path(out) / name)
+    plt.close(fig)
+    return [name]
+
+
+def plot_evaluation(result: Any, out: str | Path) -> list[str]:
+    """Plots of an evaluation (a :class:`rice_n.evaluate.EvalResult`): climate, mitigation, indices."""
+    plt = _pyplot()
+    if plt is None:
+        return []
+    out = Path(out)
+    traj = result.trajectory
+    years = traj["year"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    axes[0].plot(years, traj["T_AT"], color="tab:red")
+    axes[0].set_title("atmospheric temperature (°C, mean over episodes)")
+    axes[1].plot(years, result.region_mitigation, lw=0.7)
+    axes[1].plot(years, traj["mean_mitigation"], color="k", lw=2, label="mean")
+    axes[1].set_title("mitigation rate per region")
+    axes[1].legend()
+    axes[2].plot(years, result.region_savings, lw=0.7)
+    axes[2].plot(years, traj["mean_savings"], color="k", lw=2, label="mean")
+    axes[2].set_title("savings rate per region")
+    axes[2].legend()
+    for ax in axes:
+        ax.set_xlabel("year")
+    fig.tight_layout()
+    _save(fig, out / "evaluation.png")
+    plt.close(fig)
+    written = ["evaluation.png"]
+    written += plot_indices({"episodes": result.per_episode}, out, name="indices.png")
+    return written
+
+
+def plot_indices(
+    groups: dict[str, dict[str, list[float]]], out: str | Path, name: str = "indices.png"
+) -> list[str]:
+    """Scatter of (climate index, economic index) per episode, one colour per group (policy)."""
+    plt = _pyplot()
+    if plt is None:
+        return []
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for label, per in groups.items():
+        ax.scatter(per["climate_index"], per["economic_index"], s=14, label=label, alpha=0.7)
+    ax.set_xlabel("climate index")
+    ax.set_ylabel("economic index")
+    ax.set_title("competition indices (1 = best bound)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, Path(out) / name)
+    plt.close(fig)
+    return [name]
+
+
+def plot_compare_curves(histories: dict[str, list[dict]], out: str | Path) -> list[str]:
+    """Learning curves (mean episode reward and temperature rise) of several runs on shared axes."""
+    plt = _pyplot()
+    if plt is None or not histories:
+        return []
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for label, hist in histories.items():
+        eps = [h["episodes"] for h in hist]
+        axes[0].plot(eps, [h["mean_episode_reward"] for h in hist], label=label)
+        axes[1].plot(eps, [h["temperature_rise"] for h in hist], label=label)
+    axes[0].set_title("mean episode reward")
+    axes[1].set_title("temperature rise (°C)")
+    for ax in axes:
+        ax.set_xlabel("training episodes")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, Path(out) / "learning_curves.png")
+    plt.close(fig)
+    return ["learning_curves.png"]

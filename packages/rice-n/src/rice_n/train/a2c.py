@@ -1,0 +1,43 @@
+"""A2C (upstream's default algorithm in both its RLlib and WarpDrive scripts) on the shared policy."""
+
+from __future__ import annotations
+
+import torch
+
+from rice_n.train.config import TrainConfig
+from rice_n.train.learner import Samples, apply_gradients, evaluate_actions
+from rice_n.train.policy import SharedPolicy
+
+
+def a2c_update(
+    policy: SharedPolicy,
+    optimizer: torch.optim.Optimizer,
+    samples: Samples,
+    config: TrainConfig,
+    entropy_coeff: float,
+    generator: torch.Generator | None,
+) -> dict[str, float]:
+    """One gradient step per minibatch (upstream: one step on the whole batch) of the A2C loss.
+
+    loss = -mean(logp * A) + vf_coeff * mean((V - R)^2) - entropy_coeff * mean(H). RLlib sums over the
+    batch instead of averaging; with the global-norm gradient clip of 0.5 both give clipped steps.
+    """
+    n = len(samples)
+    size = max(1, n // config.minibatches)
+    stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+    steps = 0
+    for _ in range(config.epochs):
+        perm = torch.randperm(n, generator=generator).to(samples.adv.device)
+        for start in range(0, n - size + 1, size):
+            mb = samples.take(perm[start : start + size])
+            logp, ent, values = evaluate_actions(policy, mb)
+            policy_loss = -(logp * mb.adv).mean()
+            value_loss = (values - mb.targets).pow(2).mean()
+            entropy = ent.mean()
+            loss = policy_loss + config.vf_coeff * value_loss - entropy_coeff * entropy
+            stats["grad_norm"] += apply_gradients(policy, optimizer, loss, config.grad_clip)
+            stats["policy_loss"] += policy_loss.item()
+            stats["value_loss"] += value_loss.item()
+            stats["entropy"] += entropy.item()
+            steps += 1
+    return {k: v / max(steps, 1) for k, v in stats.items()}

@@ -1,0 +1,70 @@
+"""Shared pieces of the learners: flattening a rollout into minibatches and the actor-critic terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rice_n.train.policy import SharedPolicy, log_prob_entropy
+from rice_n.train.rollout import Rollout, gae
+
+
+@dataclass
+class Samples:
+    """A rollout flattened over (T x B) env steps, each holding the N regions."""
+
+    shared: torch.Tensor
+    private: torch.Tensor
+    mask: torch.Tensor
+    actions: torch.Tensor
+    logp: torch.Tensor
+    adv: torch.Tensor
+    targets: torch.Tensor
+    dims: torch.Tensor  # (E, 1, D) weight of each action dim
+
+    def __len__(self) -> int:
+        return int(self.shared.shape[0])
+
+    def take(self, idx: torch.Tensor) -> Samples:
+        """The rows ``idx``."""
+        return Samples(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
+
+
+def flatten(ro: Rollout, dims: torch.Tensor, gamma: float, lam: float, normalize: bool) -> Samples:
+    """GAE on the rollout, then flatten time and envs; ``dims`` is ``(n_stages, D)``."""
+    adv, targets = gae(ro.rewards, ro.values, gamma, lam)
+    if normalize:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    t, b = ro.rewards.shape[:2]
+    e = t * b
+    stage_dims = dims[ro.stages][:, None, None, :].expand(t, b, 1, dims.shape[-1])
+    return Samples(
+        shared=ro.shared.reshape(e, *ro.shared.shape[2:]),
+        private=ro.private.reshape(e, *ro.private.shape[2:]),
+        mask=ro.mask.reshape(e, *ro.mask.shape[2:]),
+        actions=ro.actions.reshape(e, *ro.actions.shape[2:]),
+        logp=ro.logp.reshape(e, -1),
+        adv=adv.reshape(e, -1),
+        targets=targets.reshape(e, -1),
+        dims=stage_dims.reshape(e, 1, -1),
+    )
+
+
+def evaluate_actions(policy: SharedPolicy, mb: Samples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-probabilities, entropies and values ``(E, N)`` of the minibatch's actions under ``policy``."""
+    logits, values = policy.forward_split(mb.shared, mb.private)
+    padded = policy.padded(logits, mb.mask)
+    logp, ent = log_prob_entropy(padded, mb.actions, mb.dims)
+    return logp, ent, values
+
+
+def apply_gradients(
+    policy: SharedPolicy, optimizer: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float
+) -> float:
+    """One optimizer step with global-norm gradient clipping; returns the gradient norm before clipping."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
+    optimizer.step()
+    return float(norm)
