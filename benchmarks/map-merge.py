@@ -15,6 +15,13 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 import torch
+
+def peak_rss_gb():
+    # VmHWM belongs to this process image (ru_maxrss would carry the parent's peak across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+
 from map_merge import stream_merge, task_vectors
 paths = sys.argv[2:]
 mode = sys.argv[1]
@@ -22,7 +29,9 @@ start = time.perf_counter()
 if mode == "stream":
     stream_merge(paths[0], paths[1:-1], [0.3] * (len(paths) - 2), paths[-1])
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "cpu_seconds_total": usage.ru_utime + usage.ru_stime,
+                      "peak_rss_gb": peak_rss_gb()}))
 else:
     tv = task_vectors(paths[0], paths[1:])
     load = time.perf_counter() - start
@@ -30,7 +39,7 @@ else:
     for k in range(5):
         t = time.perf_counter(); tv.merged_flat(torch.full((tv.n_tasks,), 0.1 * (k + 1))); times.append(time.perf_counter() - t)
     print(json.dumps({"load_seconds": load, "remerge_seconds": sorted(times)[2],
-                      "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                      "peak_rss_gb": peak_rss_gb()}))
 """
 
 

@@ -85,3 +85,14 @@ def test_baselines() -> None:
         ties(tv, density=0.0)
     with pytest.raises(ValueError, match="drop_rate"):
         dare(tv, drop_rate=1.0)
+
+
+def test_truncated_safetensors_file_is_a_clear_error(tmp_path) -> None:
+    models = [small_model(0), small_model(1)]
+    paths = [tmp_path / "base.safetensors", tmp_path / "ft.safetensors"]
+    for model, path in zip(models, paths, strict=True):
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    paths[1].write_bytes(paths[1].read_bytes()[:-16])
+    with pytest.raises(CheckpointError, match="truncated"):
+        stream_merge(paths[0], paths[1:], [0.5], tmp_path / "out.safetensors")
+    assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.safetensors").exists()

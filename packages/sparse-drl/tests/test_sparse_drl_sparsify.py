@@ -99,7 +99,7 @@ def test_masks_deterministic_per_seed() -> None:
 
 def _kron(params: list[nn.Parameter]) -> torch.optim.Optimizer:
     pytest.importorskip("kron_torch")
-    return sparse_drl.make_optimizer("kron", params, lr=1e-3, weight_decay=1e-2)
+    return sparse_drl.make_optimizer("kron", params, lr=3e-3, weight_decay=1e-2)
 
 
 OPTIMIZERS = {
@@ -116,6 +116,7 @@ def test_pruned_entries_stay_zero_after_100_steps(name: str) -> None:
     masks = {k: v.clone() for k, v in net.state_dict().items() if k.endswith("_mask")}
     opt = OPTIMIZERS[name](list(net.parameters()))
     x, y = torch.randn(64, 12), torch.randn(64, 3)
+    first = (net(x) - y).square().mean().item()
     for _ in range(100):
         loss = (net(x) - y).square().mean()
         opt.zero_grad()
@@ -124,7 +125,7 @@ def test_pruned_entries_stay_zero_after_100_steps(name: str) -> None:
         with torch.no_grad():
             for pt, p in zip(target.parameters(), net.parameters(), strict=True):
                 pt.lerp_(p, 0.005)
-    assert loss.item() < 1.0
+    assert loss.item() < 0.9 * first, (first, loss.item())
     sd, tsd = net.state_dict(), target.state_dict()
     for key, mask in masks.items():
         assert torch.equal(sd[key], mask), "masks must not change"

@@ -55,6 +55,7 @@ def test_ocr_reads_unmasked_text_but_not_masked_text(built: Path) -> None:
     unmasked = _eval(built, "en-unmasked", "ocr")
     easy = _eval(built, "en-easy", "ocr")
     hard = _eval(built, "en-hard", "ocr")
+    assert (unmasked["control"], easy["control"]) == ("unmasked", None)
     assert unmasked["exact_match"] >= 80.0 and unmasked["jaccard"] >= 90.0
     assert easy["exact_match"] <= 10.0 and hard["exact_match"] <= 10.0
     assert hard["jaccard"] < easy["jaccard"] < unmasked["jaccard"]

@@ -188,6 +188,8 @@ def test_report_beside_paper_numbers(dataset: Path, tmp_path: Path) -> None:
     assert "| paper: GPT-4o (500) | 91.55 / 96.44 | 73.20 / 86.17 | 14.87 / 39.05 | 2.20 / 22.72 |" in text
     assert "oracle, en_easy: Δ stacked − text-only EM +0.00, Jaccard +0.00" in text
     assert len(load_result(tmp_path / "a")) == 2
+    evaluate(EvalConfig(dataset=str(dataset), model="oracle", out=str(tmp_path / "c")))
+    assert "| **oracle (stacked) <c>** | 100.00 / 100.00 |" in render_report([tmp_path / "a", tmp_path / "c"])
     (tmp_path / "bad.json").write_text(json.dumps({"exact_match": 1}))
     with pytest.raises(ValueError, match="not a vcr-wiki eval result"):
         render_report([tmp_path / "bad.json"])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
+import struct
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -73,54 +73,86 @@ def _load_file(file: Path) -> StateDict:
     return dict(loaded)
 
 
+class SafetensorsFile:
+    """Reads single tensors from a .safetensors file with plain reads (no memory map), so that a
+    streamed merge keeps only the tensors in hand in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("rb")
+        try:
+            (length,) = struct.unpack("<Q", self._file.read(8))
+            header = json.loads(self._file.read(length))
+        except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as error:
+            self._file.close()
+            raise CheckpointError(f"cannot read safetensors header of {path}: {error}") from error
+        header.pop("__metadata__", None)
+        self.entries: dict[str, dict] = header
+        self._data_start = 8 + length
+
+    def meta(self, key: str) -> tuple[torch.dtype, tuple[int, ...]]:
+        """dtype and shape of one tensor."""
+        entry = self.entries[key]
+        if entry["dtype"] not in DTYPES_BY_NAME:
+            raise CheckpointError(f"{self.path}: unsupported dtype {entry['dtype']!r} of {key!r}")
+        return DTYPES_BY_NAME[entry["dtype"]], tuple(entry["shape"])
+
+    def get(self, key: str) -> torch.Tensor:
+        """Read one tensor."""
+        dtype, shape = self.meta(key)
+        begin, end = self.entries[key]["data_offsets"]
+        buffer = bytearray(end - begin)
+        self._file.seek(self._data_start + begin)
+        if self._file.readinto(buffer) != len(buffer):
+            raise CheckpointError(f"{self.path} is truncated (tensor {key!r})")
+        if not buffer:
+            return torch.empty(shape, dtype=dtype)
+        return torch.frombuffer(buffer, dtype=dtype).reshape(shape)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+
 class TensorReader:
-    """Reads one tensor at a time from a set of weight sources (lazily for safetensors files)."""
+    """Reads one tensor at a time from a weight source (file by file, tensor by tensor for safetensors)."""
 
     def __init__(self, source: WeightsSource) -> None:
-        self._stack = ExitStack()
-        self._handles: dict[str, object] = {}
+        self._files: dict[str, SafetensorsFile] = {}
         self._tensors: StateDict = {}
         if isinstance(source, (str, Path)) and all(f.suffix == ".safetensors" for f in weight_files(source)):
-            from safetensors import safe_open
-
             for file in weight_files(source):
-                handle = self._stack.enter_context(safe_open(str(file), framework="pt"))
-                for key in handle.keys():  # noqa: SIM118 (safe_open has no __iter__)
-                    self._handles[key] = handle
+                reader = SafetensorsFile(file)
+                for key in reader.entries:
+                    self._files[key] = reader
         else:
             self._tensors = load_state_dict(source)
 
     def keys(self) -> list[str]:
         """Tensor names, in file order."""
-        return list(self._handles) if self._handles else list(self._tensors)
+        return list(self._files) if self._files else list(self._tensors)
 
     def get(self, key: str) -> torch.Tensor:
         """Read one tensor."""
-        if self._handles:
-            return self._handles[key].get_tensor(key)  # type: ignore[attr-defined]
-        return self._tensors[key]
+        return self._files[key].get(key) if self._files else self._tensors[key]
 
     def meta(self, key: str) -> tuple[torch.dtype, tuple[int, ...]]:
         """dtype and shape of one tensor, without reading its data where the format allows."""
-        if self._handles:
-            view = self._handles[key].get_slice(key)  # type: ignore[attr-defined]
-            dtype = {v: k for k, v in SAFETENSORS_DTYPES.items()}[view.get_dtype()]
-            return dtype, tuple(view.get_shape())
+        if self._files:
+            return self._files[key].meta(key)
         tensor = self._tensors[key]
         return tensor.dtype, tuple(tensor.shape)
 
     def close(self) -> None:
         """Release open files."""
-        self._stack.close()
+        for reader in set(self._files.values()):
+            reader.close()
 
     def __enter__(self) -> TensorReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
 
 
 SAFETENSORS_DTYPES = {
@@ -135,3 +167,5 @@ SAFETENSORS_DTYPES = {
     torch.uint8: "U8",
     torch.bool: "BOOL",
 }
+
+DTYPES_BY_NAME = {name: dtype for dtype, name in SAFETENSORS_DTYPES.items()}

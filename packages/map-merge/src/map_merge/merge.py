@@ -46,8 +46,8 @@ def dare(tv: TaskVectors, drop_rate: float = 0.9, scale: float = 1.0, seed: int 
     return tv.flat_base + scale * rescaled.sum(dim=0)
 
 
-def _tensor_bytes(tensor: torch.Tensor) -> bytes:
-    return tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+def _tensor_bytes(tensor: torch.Tensor) -> memoryview:
+    return memoryview(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
 
 
 def stream_merge(
@@ -116,12 +116,13 @@ def _merge_tensor(readers: list[TensorReader], key: str, coefficients: list[floa
     base = readers[0].get(key)
     if not base.is_floating_point():
         return base
-    merged = base.to(torch.float32).clone()
+    merged = base.to(torch.float32, copy=True)
     for coefficient, reader in zip(coefficients, readers[1:], strict=True):
         other = reader.get(key)
         if other.shape != base.shape:
             raise CheckpointError(f"shape of {key!r} is {tuple(other.shape)}, base has {tuple(base.shape)}")
-        merged.add_(other.to(torch.float32) - base.to(torch.float32), alpha=coefficient)
+        merged.add_(other.to(torch.float32), alpha=coefficient)
+    merged.add_(base.to(torch.float32), alpha=-sum(coefficients))  # base + sum c_t (theta_t - base)
     return merged.to(base.dtype)
 
 

@@ -1,11 +1,12 @@
 """Fixed masks on parameters: mask buffers, the registry of masked layers and the optimizer hooks.
 
 A masked parameter ``weight`` of a layer gets a buffer ``weight_mask`` (same shape and dtype, 0/1), so the
-mask is saved in ``state_dict`` and moves with ``.to(device)``. Every ``torch.optim.Optimizer`` step
-(Adam, AdamW, Kron, ... through PyTorch's global step hooks) multiplies the gradients of the masked
-parameters it owns by their masks before the step and the parameters themselves after it, as upstream
-masks the update after ``optax.adamw``: moments, weight decay and preconditioners cannot revive a pruned
-weight. ``apply_masks`` does the same by hand for updates that bypass an optimizer.
+mask is saved in ``state_dict`` and moves with ``.to(device)``. After every ``torch.optim.Optimizer`` step
+(Adam, AdamW, Kron, ... through PyTorch's global step post-hook) the masked parameters that optimizer owns
+are multiplied by their masks, as upstream masks the update after ``optax.adamw`` (gradients stay unmasked,
+as upstream): moments, weight decay and preconditioners cannot revive a pruned weight.
+``apply_masks`` does the same by hand for updates that bypass an optimizer; ``mask_gradients`` masks the
+gradients (e.g. before gradient clipping).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 __all__ = ["MASK_SUFFIX", "apply_masks", "attach_mask", "is_masked", "mask_gradients", "register_masks"]
 
@@ -55,18 +56,6 @@ def _optimizer_pairs(optimizer: torch.optim.Optimizer) -> list[tuple[torch.Tenso
     return [(p, m) for p, m in _pairs(list(_REGISTRY)) if id(p) in ids]
 
 
-def _pre_step(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
-    """Mask the gradients of masked parameters before an optimizer step."""
-    grads, masks = [], []
-    for p, m in _optimizer_pairs(optimizer):
-        if p.grad is not None:
-            grads.append(p.grad)
-            masks.append(m)
-    if grads:
-        with torch.no_grad():
-            torch._foreach_mul_(grads, masks)
-
-
 def _post_step(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
     """Re-apply the masks to the parameters after an optimizer step."""
     pairs = _optimizer_pairs(optimizer)
@@ -76,9 +65,8 @@ def _post_step(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -
 
 
 def _install_hooks() -> None:
-    """Register the global optimizer step hooks once per process."""
+    """Register the global optimizer step post-hook once per process."""
     if not _HOOKS:
-        _HOOKS.append(register_optimizer_step_pre_hook(_pre_step))
         _HOOKS.append(register_optimizer_step_post_hook(_post_step))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vcr_wiki._io import atomic_write_bytes
+from vcr_wiki._io import atomic_write_bytes, atomic_write_text
 
 __all__ = ["write_unmasked_copy"]
 
@@ -82,4 +82,6 @@ def write_unmasked_copy(
         buf = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), buf)
         atomic_write_bytes(dst / shard.name, buf.getvalue())
+    marker = {"control": "unmasked", "source": str(src.resolve()), "complete": True, "n_shards": len(shards)}
+    atomic_write_text(Path(out) / "manifest.json", json.dumps(marker, indent=2) + "\n")
     return Path(out)

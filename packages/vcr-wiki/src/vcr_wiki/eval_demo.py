@@ -39,7 +39,7 @@ def run_eval_demo(
     builder_result: dict[str, Any],
     seed: int = 0,
     *,
-    limit: int = 16,
+    limit: int = 12,
     workers: int = 2,
 ) -> dict[str, Any]:
     """Evaluate on the builder demo's datasets under ``out``; rewrites ``out/demo.json`` and returns it."""

@@ -15,7 +15,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -235,8 +235,8 @@ class EvalConfig:
         }
 
 
-def make_runner(config: EvalConfig, samples: Sequence[EvalSample], variant: str, language: str):
-    """The runner that ``config.model`` names (the lookup runners are built from ``samples``)."""
+def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str, language: str):
+    """The runner that ``config.model`` names (the lookup runners are built from ``samples``, streamed)."""
     from vcr_wiki.runners.oracle import CopyVisibleTextRunner, OracleRunner, visible_text
 
     if config.model == "oracle":
@@ -336,14 +336,20 @@ def _run_variant(
     done = {} if config.fresh else _read_predictions(path)
     if config.fresh and path.exists():
         path.unlink()
-    todo = [s for s in samples if s.question_id not in done]
+    todo = {s.question_id for s in samples if s.question_id not in done}
     stats = {"resumed": len(samples) - len(todo), "predicted": len(todo), "seconds": 0.0}
+
+    def stream() -> Iterator[EvalSample]:  # images are read shard by shard, never all at once
+        for s in load_eval_samples(config.dataset, [variant], language=config.language, limit=config.limit):
+            if s.question_id in todo:
+                yield s
+
     if todo:
         if config.model in ("oracle", "copy-visible"):  # lookups: built per variant from its images
-            runner = make_runner(config, todo, variant, language)
+            runner = make_runner(config, stream(), variant, language)
         else:  # a model is loaded once for all variants
             if "model" not in runners:
-                runners["model"] = make_runner(config, todo, variant, language)
+                runners["model"] = make_runner(config, (), variant, language)
             runner = runners["model"]
         stats["runner"] = getattr(runner, "name", type(runner).__name__)
         budget = getattr(runner, "budget_for", None)
@@ -351,8 +357,7 @@ def _run_variant(
         t0 = time.perf_counter()
         bar = progress(total=len(todo), desc=f"{config.model} {variant}", unit="sample")
         with open(path, "a", encoding="utf-8") as fh:
-            for start in range(0, len(todo), config.batch_size):
-                chunk = todo[start : start + config.batch_size]
+            for chunk in _batched(stream(), config.batch_size):
                 images = [s.image(variant) for s in chunk]
                 kwargs = {"max_new_tokens": [budget(s.caption) for s in chunk]} if budget else {}
                 texts = runner.predict(images, [prompt] * len(chunk), **kwargs)
@@ -382,6 +387,17 @@ def _run_variant(
     return records, stats
 
 
+def _batched(items: Iterable[EvalSample], size: int) -> Iterator[list[EvalSample]]:
+    batch: list[EvalSample] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _progress():
     try:
         from tqdm import tqdm
@@ -395,6 +411,18 @@ def _progress():
             def close(self) -> None: ...
 
         return _Null
+
+
+def _control(dataset: Path) -> str | None:
+    """The kind of control dataset (``"unmasked"``) its manifest names, else None."""
+    manifest = dataset / "manifest.json"
+    if dataset.is_dir() and manifest.is_file():
+        try:
+            value = json.loads(manifest.read_text(encoding="utf-8")).get("control")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+    return None
 
 
 def _check_complete(dataset: Path) -> None:
@@ -423,7 +451,8 @@ def evaluate(config: EvalConfig) -> dict:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     _check_complete(Path(config.dataset))
-    samples = list(load_eval_samples(config.dataset, variants, language=config.language, limit=config.limit))
+    next(load_eval_samples(config.dataset, variants, language=config.language, limit=1), None)  # columns
+    samples = list(load_eval_samples(config.dataset, (), language=config.language, limit=config.limit))
     if not samples:
         raise ValueError(f"dataset {config.dataset!r} holds no samples")
     languages = sorted({s.language for s in samples})
@@ -475,6 +504,8 @@ def evaluate(config: EvalConfig) -> dict:
         "model": config.model,
         "variant": config.variant,
         "tokenizer": tokenizer.name,
+        "dataset_name": Path(config.dataset).resolve().name,
+        "control": _control(Path(config.dataset)),
         "variants": results,
         "config": {k: v for k, v in asdict(config).items() if k != "extra"},
         "seed": config.seed,

@@ -89,12 +89,13 @@ def load_result(path: str | Path) -> list[dict]:
         raise ValueError(f"{str(p)!r} is not a vcr-wiki eval result: it lacks {missing}")
     model = str(data["model"])
     label = Path(model).name if model not in ("oracle", "ocr", "copy-visible") else model
+    control = f" [{data['control']}]" if data.get("control") else ""
     rows = []
     for variant, res in data["variants"].items():
         ems = res["metrics"]["exact_match"]
         rows.append(
             {
-                "label": f"{label} ({variant})",
+                "label": f"{label} ({variant}){control}",
                 "task": f"{data['language']}_{data['difficulty']}",
                 "variant": variant,
                 "exact_match": res["exact_match"],
@@ -127,7 +128,11 @@ def render_report(paths: Sequence[str | Path], *, include_paper: bool = True) ->
         for row in load_result(path):
             if row["task"] not in TASKS:
                 notes.append(f"{row['label']}: task {row['task']!r} is not one of the four VCR tasks")
-            ours.setdefault(row["label"], {})[row["task"]] = (row["exact_match"], row["jaccard"])
+            label = row["label"]
+            if row["task"] in ours.get(label, {}):  # two results for one cell: name the second by its file
+                label = f"{label} <{Path(row['source']).parent.name}>"
+            row["label"] = label
+            ours.setdefault(label, {})[row["task"]] = (row["exact_match"], row["jaccard"])
             notes.append(
                 f"{row['label']}, {row['task']}: {row['n_blanks']} blanks, EM bootstrap SD {row['em_std']:.2f}, "
                 f"tokenizer {row['tokenizer']} ({row['source']})"
@@ -149,11 +154,11 @@ def render_report(paths: Sequence[str | Path], *, include_paper: bool = True) ->
             lines.append(
                 f"| paper: {label} | " + " | ".join(_cell(*cells.get(t, (None, None))) for t in TASKS) + " |"
             )
-    lines += [
-        "",
-        "Our rows (bold) are on the datasets named below, not on the paper's test sets; the paper's rows are "
-        "copied from its Tables 2-3 and README (GPT-4o on the 500-sample subsets, Qwen2-VL-7B on 5k).",
-        "",
-    ]
+    lines += ["", "Our rows (bold) are on the datasets named below, not on the paper's test sets.", ""]
+    if include_paper:
+        lines[-2] += (
+            " The paper's rows are copied from its Tables 2-3 and README (GPT-4o on the 500-sample subsets, "
+            "Qwen2-VL-7B on 5k)."
+        )
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

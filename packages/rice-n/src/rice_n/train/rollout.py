@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rice_n.train.policy import SharedPolicy, sample_actions
+from rice_n.train.policy import SharedPolicy, log_softmax_levels, sample_actions
 
 
 @dataclass
@@ -73,7 +73,7 @@ def collect(
         logits, values = policy.forward_split(shared, private)
         padded = policy.padded(logits, m)
         actions = sample_actions(padded, generator, greedy)
-        logp_all = torch.log_softmax(padded, -1)
+        logp_all = log_softmax_levels(padded)
         logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # (B, N, D)
         masked_taken += int((logp < -1e6).sum())
         shared_l.append(shared)
