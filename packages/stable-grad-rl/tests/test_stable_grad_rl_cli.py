@@ -127,3 +127,5 @@ def test_cli_errors(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["train", "--kind", "transformer"])
     assert main(["plot", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--algo", "dqn", "--preset", "atari", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--device", "warp-drive", "--out", str(tmp_path)]) == 2

@@ -60,6 +60,9 @@ class SweepConfig:
     lr: float | None = None
     algo_config: dict[str, Any] = field(default_factory=dict)
     base_network: NetworkConfig = field(default_factory=NetworkConfig)
+    device: str = "cpu"
+    log_every: int = 1
+    diag_every: int = 10
 
     def runs(self) -> list[tuple[str, TrainConfig]]:
         """``(name, config)`` of every run in the grid."""
@@ -70,7 +73,8 @@ class SweepConfig:
             net, opt = intervention_network(inter, depth, width, self.base_network)
             cfg = TrainConfig(
                 algo=self.algo, env=self.env, network=net, optimizer=opt, lr=self.lr, seed=seed,
-                algo_config=dict(self.algo_config),
+                algo_config=dict(self.algo_config), device=self.device, log_every=self.log_every,
+                diag_every=self.diag_every,
             ).validate()  # fmt: skip
             out.append((f"{inter}_L{depth}_W{width}_s{seed}", cfg))
         return out
