@@ -13,7 +13,14 @@ from stable_grad_rl import __version__
 from stable_grad_rl.agents import PPOConfig, PQNConfig
 from stable_grad_rl.networks import ENCODERS, MLP_KINDS, NetworkConfig
 from stable_grad_rl.optim import OPTIMIZERS
-from stable_grad_rl.sweep import INTERVENTIONS, SweepConfig, run_sweep, run_sweep_ray
+from stable_grad_rl.sweep import (
+    INTERVENTIONS,
+    SweepConfig,
+    aggregate,
+    collect_results,
+    run_sweep,
+    run_sweep_ray,
+)
 from stable_grad_rl.train import ALGOS, TrainConfig, atomic_write_json, run_training
 
 
@@ -179,14 +186,25 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         raise ValueError("plot needs --sweep DIR and/or --runs DIR ...")
     out = Path(args.out)
     if args.sweep:
-        results = json.loads((Path(args.sweep) / "results.json").read_text())
+        results = collect_results(args.sweep)
+        if not results:
+            raise FileNotFoundError(f"no finished run under {Path(args.sweep) / 'runs'}")
         metric = args.metric or (
-            "final_accuracy" if results and results[0]["algo"] == "nonstationary" else "final_return"
+            "final_accuracy" if results[0]["algo"] == "nonstationary" else "final_return"
         )
         print(plot_metric_vs_depth(results, metric, out / f"{metric}_vs_depth.png"))
         print(
             plot_metric_vs_depth(results, "grad_first_last_ratio", out / "grad_first_last_ratio_vs_depth.png")
         )
+        table = {m: aggregate(results, m) for m in (metric, "grad_first_last_ratio", "grad_log10_std")}
+        atomic_write_json(out / "table.json", table)
+        for inter, by_depth in sorted(table[metric].items()):
+            for depth, st in by_depth.items():
+                ratio = table["grad_first_last_ratio"].get(inter, {}).get(depth, {})
+                print(
+                    f"{inter:>10} L{depth:<3} {metric} {st['mean']:.3f} +- {st['std']:.3f} (n={st['n']})"
+                    f"  grad first/last {ratio.get('mean', float('nan')):.3g}"
+                )
     for run in args.runs:
         print(plot_grad_flow(run, out / f"gradflow_{Path(run).name}.png"))
     return 0

@@ -141,6 +141,19 @@ def run_sweep_ray(config: SweepConfig, out: str | Path, cpus_per_trial: float = 
     return results
 
 
+def collect_results(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """Summaries of every finished run under ``sweep_dir/runs`` (all sweeps written into that folder)."""
+    results = []
+    for summary in sorted(Path(sweep_dir).glob("runs/*/summary.json")):
+        name = summary.parent.name
+        record = json.loads(summary.read_text())
+        record.update(
+            name=name, intervention=name.split("_")[0], layers=int(name.split("_L")[1].split("_")[0])
+        )
+        results.append(record)
+    return results
+
+
 def aggregate(results: list[dict[str, Any]], metric: str) -> dict[str, dict[int, dict[str, float]]]:
     """Mean, std and count of ``metric`` per intervention and depth (widths pooled)."""
     import numpy as np
