@@ -89,3 +89,12 @@ def test_cli_errors_name_the_bad_value(tmp_path: Path, capsys: pytest.CaptureFix
     assert "unknown preset 'sac'" in capsys.readouterr().err
     assert main(["compare", "nowhere", "--out", str(tmp_path)]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_cli_evaluate_random_with_negotiation(tmp_path: Path) -> None:
+    args = ["evaluate", "--policy", "random", "--protocol", "bilateral", "--episodes", "2", "--no-plots"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "metrics.json").read_text())
+    assert data["config"]["protocol"] == "bilateral" and data["masked_actions"] == 0
+    rows = (tmp_path / "trajectory.csv").read_text().splitlines()
+    assert len(rows) == 21 and rows[-1].startswith("2115")

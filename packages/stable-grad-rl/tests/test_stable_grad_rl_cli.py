@@ -93,6 +93,7 @@ def test_sweep_in_processes_and_plot(tmp_path: Path) -> None:
         main(["plot", "--sweep", str(tmp_path / "sweep"), "--runs", str(run), "--out", str(tmp_path / "p")])
         == 0
     )
+    assert (tmp_path / "p" / "table.json").exists()
     assert {p.name for p in (tmp_path / "p").glob("*.png")} == {
         "final_accuracy_vs_depth.png",
         "grad_first_last_ratio_vs_depth.png",
@@ -127,3 +128,5 @@ def test_cli_errors(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["train", "--kind", "transformer"])
     assert main(["plot", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--algo", "dqn", "--preset", "atari", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--device", "warp-drive", "--out", str(tmp_path)]) == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from map_merge.cache import CachedEvaluator, Evaluate
-from map_merge.pareto import non_dominated, nsga3_search, weighted_sum_polish
+from map_merge.pareto import non_dominated, nsga3_search, polish_points, weighted_sum_polish
 from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import QuadraticSurrogate, choose_link, fit_surrogate, n_coefficients
 
@@ -34,7 +34,9 @@ class AmortizedFront:
     sample_metrics: np.ndarray
     surrogates: list[QuadraticSurrogate] = field(default_factory=list)
     history: list[dict[str, float]] = field(default_factory=list)
-    polished: np.ndarray | None = None  # (K,) True where the point came from the weighted-sum polish
+    polished: np.ndarray | None = (
+        None  # (K,) True where the point was polished (all of them when polish=True)
+    )
 
     def select(self, preference: Sequence[float]) -> np.ndarray:
         """The front's coefficient vector best for a preference: argmax_k p.M(c_k) (argmin for losses),
@@ -85,7 +87,8 @@ def search_front(
     polish: bool,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NSGA-III over the surrogates, optional weighted-sum polish, then the non-dominated set.
+    """NSGA-III over the surrogates, then (with ``polish``) a weighted-sum sweep plus every non-dominated
+    NSGA-III point moved to a nearby Pareto-stationary point; then the non-dominated set.
 
     Returns coefficients (K, T), predicted metrics (K, T) and a (K,) mask of the polished points.
     """
@@ -94,9 +97,13 @@ def search_front(
     )
     from_polish = np.zeros(len(candidates), dtype=bool)
     if polish:
-        refined = weighted_sum_polish(surrogates, candidates, maximize=maximize, bounds=bounds, seed=seed)
-        candidates = np.concatenate([refined, candidates])
-        from_polish = np.concatenate([np.ones(len(refined), dtype=bool), from_polish])
+        sweep = weighted_sum_polish(surrogates, candidates, maximize=maximize, bounds=bounds, seed=seed)
+        values = np.stack([s.value(candidates) for s in surrogates], axis=1)
+        moved = polish_points(
+            surrogates, candidates[non_dominated(values, maximize)], maximize=maximize, bounds=bounds
+        )
+        candidates = np.concatenate([sweep, moved])
+        from_polish = np.ones(len(candidates), dtype=bool)
     predicted = np.stack([s.value(candidates) for s in surrogates], axis=1)
     keep = non_dominated(predicted, maximize)
     _, unique = np.unique(np.round(candidates[keep], 9), axis=0, return_index=True)

@@ -103,11 +103,8 @@ def weighted_sum_polish(
     return np.array(polished)
 
 
-def kkt_residual(gradients: np.ndarray) -> float:
-    """min over simplex weights w of ||sum_t w_t grad f_t|| / mean_t ||grad f_t|| (0 at a Pareto-stationary point).
-
-    ``gradients`` is (T_objectives, n_variables) for an unconstrained (interior) point.
-    """
+def kkt_weights(gradients: np.ndarray) -> np.ndarray:
+    """Simplex weights w minimising ||sum_t w_t grad f_t|| (the KKT multipliers of a Pareto-stationary point)."""
     g = np.asarray(gradients, dtype=np.float64)
     n = g.shape[0]
     gram = g @ g.T
@@ -120,8 +117,45 @@ def kkt_residual(gradients: np.ndarray) -> float:
         method="SLSQP",
         options={"ftol": 1e-16, "maxiter": 500},
     )
+    w = np.clip(result.x, 0.0, None)
+    return w / w.sum()
+
+
+def polish_points(
+    surrogates: Sequence[QuadraticSurrogate],
+    points: np.ndarray,
+    *,
+    maximize: bool = True,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> np.ndarray:
+    """Move each point to a nearby Pareto-stationary point: estimate its KKT weights from the (scaled)
+    gradients, then minimise that weighted sum with L-BFGS-B starting from the point."""
+    sign = -1.0 if maximize else 1.0
+    values = sign * np.stack([s.value(points) for s in surrogates], axis=1)
+    scale = np.maximum(values.max(axis=0) - values.min(axis=0), 1e-12)
+    polished = []
+    for c in points:
+        grads = sign * np.stack([s.gradient(c)[0] for s in surrogates]) / scale[:, None]
+        ws = kkt_weights(grads) / scale
+
+        def objective(x: np.ndarray, ws: np.ndarray = ws) -> tuple[float, np.ndarray]:
+            vals = np.array([s.value(x)[0] for s in surrogates])
+            grad = np.stack([s.gradient(x)[0] for s in surrogates])
+            return float(sign * ws @ vals), sign * ws @ grad
+
+        polished.append(minimize(objective, c, jac=True, method="L-BFGS-B", bounds=[bounds] * len(c)).x)
+    return np.array(polished)
+
+
+def kkt_residual(gradients: np.ndarray) -> float:
+    """min over simplex weights w of ||sum_t w_t grad f_t|| / mean_t ||grad f_t|| (0 at a Pareto-stationary point).
+
+    ``gradients`` is (T_objectives, n_variables) for an unconstrained (interior) point.
+    """
+    g = np.asarray(gradients, dtype=np.float64)
+    w = kkt_weights(g)
     mean_norm = float(np.mean(np.linalg.norm(g, axis=1)))
-    return float(np.sqrt(max(result.fun, 0.0))) / max(mean_norm, 1e-300)
+    return float(np.linalg.norm(w @ g)) / max(mean_norm, 1e-300)
 
 
 def _normalizer(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

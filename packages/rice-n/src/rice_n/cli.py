@@ -101,6 +101,12 @@ def _add_train_parsers(sub: Any) -> None:
     ev.add_argument("--policy", required=True, help="run folder, policy file, or 'random'")
     ev.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default 10)")
     ev.add_argument("--greedy", action="store_true", help="take the most likely level instead of sampling")
+    ev.add_argument(
+        "--protocol",
+        choices=["none", "bilateral"],
+        default="none",
+        help="env of --policy random (a trained policy uses the env it was trained on)",
+    )
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
     cmp_ = sub.add_parser(
@@ -176,7 +182,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not _need_out(args):
         return 2
     try:
-        result = evaluate_policy(args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy)
+        result = evaluate_policy(
+            args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy, protocol=args.protocol
+        )
     except ImportError as exc:
         print(f"rice-n evaluate needs torch: pip install 'rice-n[train]' ({exc})", file=sys.stderr)
         return 2

@@ -187,15 +187,17 @@ def evaluate_policy(
     episodes: int = 10,
     seed: int = 0,
     greedy: bool = False,
+    protocol: str = "none",
 ) -> EvalResult:
     """Evaluate a policy: a run folder / policy file, or ``"random"`` (uniform over allowed levels).
 
-    The env (protocol, mode) is the one the policy was trained on (read from its header).
+    The env (protocol, mode) of a trained policy is the one it was trained on (read from its header);
+    ``protocol`` is the env of the random policy.
     """
     if str(policy) == "random":
-        env = BatchRiceEnv(num_envs=1, observe=False)
+        env = BatchRiceEnv(num_envs=1, protocol=protocol, observe=False)
         actor: Any = RandomActor(env.action_nvec, seed)
-        return evaluate_actor(actor, episodes, config={"policy": "random", "seed": seed})
+        return evaluate_actor(actor, episodes, protocol=protocol, config={"policy": "random", "seed": seed})
     from rice_n.train.store import load_policy
 
     net, meta = load_policy(policy)

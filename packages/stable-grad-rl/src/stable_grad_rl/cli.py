@@ -5,13 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from stable_grad_rl import __version__
+from stable_grad_rl.agents import PPOConfig, PQNConfig
 from stable_grad_rl.networks import ENCODERS, MLP_KINDS, NetworkConfig
 from stable_grad_rl.optim import OPTIMIZERS
-from stable_grad_rl.sweep import INTERVENTIONS, SweepConfig, run_sweep, run_sweep_ray
+from stable_grad_rl.sweep import (
+    INTERVENTIONS,
+    SweepConfig,
+    aggregate,
+    collect_results,
+    run_sweep,
+    run_sweep_ray,
+)
 from stable_grad_rl.train import ALGOS, TrainConfig, atomic_write_json, run_training
 
 
@@ -47,6 +56,12 @@ def _algo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override an algorithm setting"
     )
+    p.add_argument(
+        "--preset",
+        choices=("default", "atari"),
+        default="default",
+        help="atari: the paper's Atari settings (PQN/PPO)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=50, help="checkpoint every N iterations")
     train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--device", default="cpu", help="torch device, e.g. cuda or cuda:1")
 
     sweep = sub.add_parser("sweep", help="depth x width x intervention x seed grid")
     _common(sweep, "runs/sweep")
@@ -98,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--num-seeds", type=int, default=3, help="seeds SEED .. SEED+N-1")
     sweep.add_argument("--workers", type=int, default=1, help="parallel processes")
     sweep.add_argument("--ray", action="store_true", help="run through Ray Tune instead of local processes")
+    sweep.add_argument(
+        "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
+    )
+    sweep.add_argument("--device", default="cpu", help="torch device of every run")
+    sweep.add_argument("--log-every", type=int, default=1, help="log every N iterations (RL)")
+    sweep.add_argument(
+        "--diag-every", type=int, default=10, help="representation metrics every N iterations (RL)"
+    )
 
     plot = sub.add_parser("plot", help="metric vs depth from a sweep; gradient-flow heat maps of runs")
     _common(plot, "runs/plots")
@@ -111,7 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _algo_config(args: argparse.Namespace) -> dict[str, Any]:
-    cfg = _parse_sets(args.set)
+    cfg: dict[str, Any] = {}
+    if args.preset == "atari":
+        if args.algo not in ("pqn", "ppo"):
+            raise ValueError(f"--preset atari exists for pqn and ppo, not {args.algo!r}")
+        cfg = asdict((PQNConfig if args.algo == "pqn" else PPOConfig).atari())
+    cfg.update(_parse_sets(args.set))
     if args.steps is not None:
         cfg["steps_per_phase" if args.algo == "nonstationary" else "total_timesteps"] = args.steps
     return cfg
@@ -129,7 +158,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = TrainConfig(
             algo=args.algo, env=args.env, network=net, optimizer=args.optimizer, lr=args.lr, seed=seed,
             algo_config=_algo_config(args), log_every=args.log_every, diag_every=args.diag_every,
-            checkpoint_every=args.checkpoint_every,
+            checkpoint_every=args.checkpoint_every, device=args.device,
         ).validate()  # fmt: skip
         out = Path(args.out) / f"seed_{seed}" if args.num_seeds > 1 else Path(args.out)
         summary = run_training(cfg, out, resume=args.resume, progress=not args.no_progress)
@@ -142,7 +171,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     cfg = SweepConfig(
         algo=args.algo, env=args.env, depths=tuple(args.depths), widths=tuple(args.widths),
         interventions=tuple(args.interventions), seeds=tuple(range(args.seed, args.seed + args.num_seeds)),
-        lr=args.lr, algo_config=_algo_config(args),
+        lr=args.lr, algo_config=_algo_config(args), base_network=NetworkConfig(encoder=args.encoder),
+        device=args.device, log_every=args.log_every, diag_every=args.diag_every,
     )  # fmt: skip
     results = run_sweep_ray(cfg, args.out) if args.ray else run_sweep(cfg, args.out, workers=args.workers)
     print(f"{len(results)} runs; results in {Path(args.out) / 'results.json'}")
@@ -156,14 +186,25 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         raise ValueError("plot needs --sweep DIR and/or --runs DIR ...")
     out = Path(args.out)
     if args.sweep:
-        results = json.loads((Path(args.sweep) / "results.json").read_text())
+        results = collect_results(args.sweep)
+        if not results:
+            raise FileNotFoundError(f"no finished run under {Path(args.sweep) / 'runs'}")
         metric = args.metric or (
-            "final_accuracy" if results and results[0]["algo"] == "nonstationary" else "final_return"
+            "final_accuracy" if results[0]["algo"] == "nonstationary" else "final_return"
         )
         print(plot_metric_vs_depth(results, metric, out / f"{metric}_vs_depth.png"))
         print(
             plot_metric_vs_depth(results, "grad_first_last_ratio", out / "grad_first_last_ratio_vs_depth.png")
         )
+        table = {m: aggregate(results, m) for m in (metric, "grad_first_last_ratio", "grad_log10_std")}
+        atomic_write_json(out / "table.json", table)
+        for inter, by_depth in sorted(table[metric].items()):
+            for depth, st in by_depth.items():
+                ratio = table["grad_first_last_ratio"].get(inter, {}).get(depth, {})
+                print(
+                    f"{inter:>10} L{depth:<3} {metric} {st['mean']:.3f} +- {st['std']:.3f} (n={st['n']})"
+                    f"  grad first/last {ratio.get('mean', float('nan')):.3g}"
+                )
     for run in args.runs:
         print(plot_grad_flow(run, out / f"gradflow_{Path(run).name}.png"))
     return 0

@@ -42,9 +42,11 @@ def _make_one(env_id: str) -> Callable[[], gym.Env]:
             return gym.wrappers.FrameStackObservation(env, 4)
         if env_id.startswith("MinAtar/"):
             try:
-                import minatar  # noqa: F401  (registers the MinAtar/* ids)
+                from minatar.gym import register_envs
             except ImportError as err:
                 raise ImportError(f"{env_id} needs minatar: pip install 'stable-grad-rl[minatar]'") from err
+            if env_id not in gym.registry:
+                register_envs()
             return _ChannelFirst(gym.make(env_id))
         return gym.make(env_id)
 

@@ -82,13 +82,21 @@ def make_phase_data(config: NonStationaryConfig, seed: int, phase: int) -> tuple
 class NonStationaryTrainer:
     """Trains one network on the shifting task, one optimizer step per :meth:`step`."""
 
-    def __init__(self, net_config: NetworkConfig, optimizer: str, config: NonStationaryConfig, seed: int = 0):
+    def __init__(
+        self,
+        net_config: NetworkConfig,
+        optimizer: str,
+        config: NonStationaryConfig,
+        seed: int = 0,
+        device: str = "cpu",
+    ):
         self.config = config.validate()
         self.net_config = net_config.validate()
         self.optimizer_name = optimizer
         self.seed = seed
         torch.manual_seed(seed)
-        self.model = build_network(net_config, (config.in_dim,), config.n_classes)
+        self.device = torch.device(device)
+        self.model = build_network(net_config, (config.in_dim,), config.n_classes).to(self.device)
         self.optimizer = make_optimizer(optimizer, self.model.parameters(), config.lr)
         self.gen = torch.Generator().manual_seed(seed)
         self.iteration = 0
@@ -98,7 +106,8 @@ class NonStationaryTrainer:
 
     def _phase_data(self, phase: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self._data is None or self._data[0] != phase:
-            self._data = (phase, *make_phase_data(self.config, self.seed, phase))
+            x, y = make_phase_data(self.config, self.seed, phase)
+            self._data = (phase, x.to(self.device), y.to(self.device))
         return self._data[1], self._data[2]
 
     @torch.no_grad()
@@ -112,7 +121,7 @@ class NonStationaryTrainer:
         cfg = self.config
         phase = self.iteration // cfg.steps_per_phase
         x, y = self._phase_data(phase)
-        idx = torch.randint(0, cfg.n_samples, (cfg.batch_size,), generator=self.gen)
+        idx = torch.randint(0, cfg.n_samples, (cfg.batch_size,), generator=self.gen).to(self.device)
         loss = F.cross_entropy(self.model(x[idx]), y[idx])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -169,7 +178,7 @@ class NonStationaryTrainer:
         """Inverse of :meth:`state_dict`."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
+        self.gen.set_state(state["gen"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
         self.iteration = int(state["iteration"])
         self.phase_accuracy = list(state["phase_accuracy"])

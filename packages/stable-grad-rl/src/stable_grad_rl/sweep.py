@@ -60,6 +60,9 @@ class SweepConfig:
     lr: float | None = None
     algo_config: dict[str, Any] = field(default_factory=dict)
     base_network: NetworkConfig = field(default_factory=NetworkConfig)
+    device: str = "cpu"
+    log_every: int = 1
+    diag_every: int = 10
 
     def runs(self) -> list[tuple[str, TrainConfig]]:
         """``(name, config)`` of every run in the grid."""
@@ -70,7 +73,8 @@ class SweepConfig:
             net, opt = intervention_network(inter, depth, width, self.base_network)
             cfg = TrainConfig(
                 algo=self.algo, env=self.env, network=net, optimizer=opt, lr=self.lr, seed=seed,
-                algo_config=dict(self.algo_config),
+                algo_config=dict(self.algo_config), device=self.device, log_every=self.log_every,
+                diag_every=self.diag_every,
             ).validate()  # fmt: skip
             out.append((f"{inter}_L{depth}_W{width}_s{seed}", cfg))
         return out
@@ -134,6 +138,19 @@ def run_sweep_ray(config: SweepConfig, out: str | Path, cpus_per_trial: float = 
         r["intervention"] = r["name"].split("_")[0]
         r["layers"] = int(r["name"].split("_L")[1].split("_")[0])
     atomic_write_json(out / "results.json", results)
+    return results
+
+
+def collect_results(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """Summaries of every finished run under ``sweep_dir/runs`` (all sweeps written into that folder)."""
+    results = []
+    for summary in sorted(Path(sweep_dir).glob("runs/*/summary.json")):
+        name = summary.parent.name
+        record = json.loads(summary.read_text())
+        record.update(
+            name=name, intervention=name.split("_")[0], layers=int(name.split("_L")[1].split("_")[0])
+        )
+        results.append(record)
     return results
 
 

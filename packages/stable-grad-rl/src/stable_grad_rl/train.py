@@ -50,6 +50,7 @@ class TrainConfig:
     log_every: int = 1
     diag_every: int = 10
     checkpoint_every: int = 50
+    device: str = "cpu"
 
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` naming the bad field; return self."""
@@ -66,6 +67,10 @@ class TrainConfig:
         unknown = sorted(set(self.algo_config) - known)
         if unknown:
             raise ValueError(f"unknown {self.algo} config fields {unknown}; known: {sorted(known)}")
+        try:
+            torch.device(self.device)
+        except RuntimeError as err:
+            raise ValueError(f"bad device {self.device!r}: {err}") from err
         self.network.validate()
         return self
 
@@ -100,12 +105,14 @@ def make_trainer(config: TrainConfig) -> PQN | PPO | DQN | NonStationaryTrainer:
     algo_cfg = _ALGO_CONFIGS[config.algo](**config.algo_config).validate()
     if config.algo == "nonstationary":
         algo_cfg.lr = config.learning_rate if config.lr is not None else algo_cfg.lr
-        return NonStationaryTrainer(config.network, config.optimizer_name, algo_cfg, config.seed)
+        return NonStationaryTrainer(
+            config.network, config.optimizer_name, algo_cfg, config.seed, config.device
+        )
     torch.manual_seed(config.seed)
     envs = make_vec_env(config.env, algo_cfg.num_envs, config.seed)
     n_actions = int(envs.single_action_space.n)
     out_dim = n_actions + 1 if config.algo == "ppo" else n_actions
-    network = build_network(config.network, envs.single_observation_space.shape, out_dim)
+    network = build_network(config.network, envs.single_observation_space.shape, out_dim).to(config.device)
     optimizer = make_optimizer(config.optimizer_name, network.parameters(), config.learning_rate)
     agent_cls = {"pqn": PQN, "ppo": PPO, "dqn": DQN}[config.algo]
     agent = agent_cls(envs, network, optimizer, algo_cfg, config.seed)
@@ -198,7 +205,7 @@ def run_training(
             stale.unlink(missing_ok=True)
     trainer = make_trainer(config)
     if resume and ckpt_path.exists():
-        trainer.load_state_dict(torch.load(ckpt_path, weights_only=True))
+        trainer.load_state_dict(torch.load(ckpt_path, weights_only=True, map_location=config.device))
         _truncate_metrics(metrics_path, trainer.iteration)
     elif resume:
         metrics_path.unlink(missing_ok=True)

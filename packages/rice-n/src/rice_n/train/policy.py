@@ -113,7 +113,7 @@ class SharedPolicy(nn.Module):
 
     def padded(self, logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Flat logits ``(..., M)`` and flat mask -> masked per-dim logits ``(..., D, L)``."""
-        if mask is not None:
+        if mask is not None and not bool(mask.all()):  # all-ones masks (no negotiation): nothing to do
             logits = logits.masked_fill(~mask.bool(), MASKED_LOGIT)
         if self.uniform:  # every dim has the same number of levels: a view, no padding
             return logits.view(*logits.shape[:-1], int(self.nvec.size), int(self.nvec[0]))

@@ -36,6 +36,7 @@ class Agent:
         self.optimizer = optimizer
         self.seed = seed
         self.num_envs = envs.num_envs
+        self.device = next(network.parameters()).device
         self.n_actions = int(envs.single_action_space.n)
         self.iteration = 0
         self.global_step = 0
@@ -49,7 +50,7 @@ class Agent:
 
     def _reset(self, seed: int) -> torch.Tensor:
         obs, _ = self.envs.reset(seed=[seed + i for i in range(self.num_envs)])
-        return torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+        return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
 
     def _env_step(self, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
         obs, reward, term, trunc, _ = self.envs.step(actions)
@@ -57,7 +58,8 @@ class Agent:
         reward = np.asarray(reward, dtype=np.float64)
         self.tracker.update(reward, done)
         self.global_step += self.num_envs
-        return torch.as_tensor(np.asarray(obs), dtype=torch.float32), reward.astype(np.float32), done
+        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
+        return obs_t, reward.astype(np.float32), done
 
     def _backward_step(self, loss: torch.Tensor, max_grad_norm: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -141,7 +143,7 @@ class Agent:
         self.global_step = int(state["global_step"])
         self.tracker.returns = list(state["returns"])
         self.tracker.lengths = list(state["lengths"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
         self.rng.bit_generator.state = state["np_rng"]
         self.load_extra_state(state["extra"])
         self.obs = self._reset(self.seed + 100_003 * self.iteration)

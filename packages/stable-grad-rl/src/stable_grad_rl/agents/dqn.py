@@ -53,13 +53,14 @@ class DQNConfig:
 class ReplayBuffer:
     """Fixed-size ring buffer of transitions (torch tensors)."""
 
-    def __init__(self, size: int, obs_shape: tuple[int, ...]):
+    def __init__(self, size: int, obs_shape: tuple[int, ...], device: torch.device | str = "cpu"):
         self.size = size
-        self.obs = torch.zeros((size, *obs_shape))
-        self.next_obs = torch.zeros((size, *obs_shape))
-        self.actions = torch.zeros(size, dtype=torch.long)
-        self.rewards = torch.zeros(size)
-        self.dones = torch.zeros(size)
+        self.device = torch.device(device)
+        self.obs = torch.zeros((size, *obs_shape), device=self.device)
+        self.next_obs = torch.zeros((size, *obs_shape), device=self.device)
+        self.actions = torch.zeros(size, dtype=torch.long, device=self.device)
+        self.rewards = torch.zeros(size, device=self.device)
+        self.dones = torch.zeros(size, device=self.device)
         self.pos = 0
         self.full = False
 
@@ -73,11 +74,11 @@ class ReplayBuffer:
     ) -> None:
         """Append a batch of transitions (``dones`` are terminations only)."""
         n = obs.shape[0]
-        idx = (self.pos + np.arange(n)) % self.size
+        idx = torch.as_tensor((self.pos + np.arange(n)) % self.size, device=self.device)
         self.obs[idx], self.next_obs[idx] = obs, next_obs
-        self.actions[idx] = torch.as_tensor(actions, dtype=torch.long)
-        self.rewards[idx] = torch.as_tensor(rewards, dtype=torch.float32)
-        self.dones[idx] = torch.as_tensor(dones, dtype=torch.float32)
+        self.actions[idx] = torch.as_tensor(actions, dtype=torch.long, device=self.device)
+        self.rewards[idx] = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
+        self.dones[idx] = torch.as_tensor(dones, dtype=torch.float32, device=self.device)
         self.full = self.full or self.pos + n >= self.size
         self.pos = int((self.pos + n) % self.size)
 
@@ -86,7 +87,7 @@ class ReplayBuffer:
 
     def sample(self, batch: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         """Uniform minibatch."""
-        idx = torch.as_tensor(rng.integers(0, len(self), batch))
+        idx = torch.as_tensor(rng.integers(0, len(self), batch), device=self.device)
         return self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.dones[idx]
 
 
@@ -109,7 +110,7 @@ class DQN(Agent):
         super().__init__(envs, network, optimizer, seed)
         cfg = self.config
         self.target = copy.deepcopy(network).requires_grad_(False)
-        self.buffer = ReplayBuffer(cfg.buffer_size, tuple(self.obs.shape[1:]))
+        self.buffer = ReplayBuffer(cfg.buffer_size, tuple(self.obs.shape[1:]), self.device)
         self.total_iterations = max(1, cfg.total_timesteps // cfg.steps_per_iteration)
         self._next_train = cfg.learning_starts
         self._next_target = cfg.learning_starts
@@ -128,7 +129,7 @@ class DQN(Agent):
         end = self.global_step + cfg.steps_per_iteration
         while self.global_step < end:
             with torch.no_grad():
-                greedy = self.network(self.obs).argmax(-1).numpy()
+                greedy = self.network(self.obs).argmax(-1).cpu().numpy()
             actions = np.where(
                 self.rng.random(n_) < self.epsilon(), self.rng.integers(0, self.n_actions, n_), greedy
             )
@@ -142,8 +143,8 @@ class DQN(Agent):
                 for i in np.flatnonzero(done):
                     next_obs[i] = info["final_obs"][i]
             r = np.sign(reward) if cfg.reward_clip else reward
-            self.buffer.add(prev, torch.as_tensor(next_obs), actions, r, term)
-            self.obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+            self.buffer.add(prev, torch.as_tensor(next_obs, device=self.device), actions, r, term)
+            self.obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
             if self.global_step >= self._next_train and len(self.buffer) >= cfg.batch_size:
                 self._next_train += cfg.train_frequency
                 o, a, rw, no, d = self.buffer.sample(cfg.batch_size, self.rng)

@@ -100,7 +100,7 @@ class PPO(Agent):
         self.batch_size = cfg.num_envs * cfg.num_steps
         self.total_iterations = max(1, cfg.total_timesteps // self.batch_size)
         self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.next_done = torch.zeros(cfg.num_envs)
+        self.next_done = torch.zeros(cfg.num_envs, device=self.device)
         self._last_obs_batch = self.obs
 
     def _split(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,9 +118,10 @@ class PPO(Agent):
             for group, lr in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
                 group["lr"] = frac * lr
         t_, n_ = cfg.num_steps, cfg.num_envs
-        obs_buf = torch.zeros((t_, n_, *self.obs.shape[1:]))
-        act_buf = torch.zeros((t_, n_), dtype=torch.long)
-        logp_buf, rew_buf, done_buf, val_buf = (torch.zeros((t_, n_)) for _ in range(4))
+        dev = self.device
+        obs_buf = torch.zeros((t_, n_, *self.obs.shape[1:]), device=dev)
+        act_buf = torch.zeros((t_, n_), dtype=torch.long, device=dev)
+        logp_buf, rew_buf, done_buf, val_buf = (torch.zeros((t_, n_), device=dev) for _ in range(4))
         for t in range(t_):
             with torch.no_grad():
                 logits, value = self._split(self.obs)
@@ -128,9 +129,9 @@ class PPO(Agent):
                 action = dist.sample()
             obs_buf[t], done_buf[t], val_buf[t] = self.obs, self.next_done, value
             act_buf[t], logp_buf[t] = action, dist.log_prob(action)
-            self.obs, reward, done = self._env_step(action.numpy())
-            rew_buf[t] = torch.as_tensor(np.sign(reward) if cfg.reward_clip else reward)
-            self.next_done = torch.as_tensor(done, dtype=torch.float32)
+            self.obs, reward, done = self._env_step(action.cpu().numpy())
+            rew_buf[t] = torch.as_tensor(np.sign(reward) if cfg.reward_clip else reward, device=dev)
+            self.next_done = torch.as_tensor(done, dtype=torch.float32, device=dev)
         with torch.no_grad():
             next_value = self._split(self.obs)[1]
         adv = gae(rew_buf, val_buf, done_buf, next_value, self.next_done, cfg.gamma, cfg.gae_lambda)
@@ -142,7 +143,7 @@ class PPO(Agent):
         mb = self.batch_size // cfg.num_minibatches
         stats: dict[str, list[float]] = {"pg_loss": [], "v_loss": [], "entropy": [], "approx_kl": []}
         for _ in range(cfg.update_epochs):
-            perm = torch.randperm(self.batch_size)
+            perm = torch.randperm(self.batch_size).to(dev)
             for start in range(0, self.batch_size, mb):
                 idx = perm[start : start + mb]
                 logits, value = self._split(b_obs[idx])

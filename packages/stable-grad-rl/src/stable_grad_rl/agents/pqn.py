@@ -101,7 +101,7 @@ class PQN(Agent):
         cfg = self.config
         self.batch_size = cfg.num_envs * cfg.num_steps
         self.total_iterations = max(1, cfg.total_timesteps // self.batch_size)
-        self.next_done = torch.zeros(cfg.num_envs)
+        self.next_done = torch.zeros(cfg.num_envs, device=self.device)
         self._last_obs_batch = self.obs
 
     def epsilon(self) -> float:
@@ -114,23 +114,22 @@ class PQN(Agent):
     def _iterate(self) -> dict[str, Any]:
         cfg = self.config
         t_, n_ = cfg.num_steps, cfg.num_envs
-        obs_buf = torch.zeros((t_, n_, *self.obs.shape[1:]))
-        act_buf = torch.zeros((t_, n_), dtype=torch.long)
-        rew_buf = torch.zeros((t_, n_))
-        done_buf = torch.zeros((t_, n_))
-        maxq_buf = torch.zeros((t_, n_))
+        dev = self.device
+        obs_buf = torch.zeros((t_, n_, *self.obs.shape[1:]), device=dev)
+        act_buf = torch.zeros((t_, n_), dtype=torch.long, device=dev)
+        rew_buf, done_buf, maxq_buf = (torch.zeros((t_, n_), device=dev) for _ in range(3))
         for t in range(t_):
             eps = self.epsilon()
             with torch.no_grad():
                 q = self.network(self.obs)
-            greedy = q.argmax(-1).numpy()
+            greedy = q.argmax(-1).cpu().numpy()
             random_a = self.rng.integers(0, self.n_actions, n_)
             actions = np.where(self.rng.random(n_) < eps, random_a, greedy)
             obs_buf[t], done_buf[t], maxq_buf[t] = self.obs, self.next_done, q.max(-1).values
-            act_buf[t] = torch.as_tensor(actions)
+            act_buf[t] = torch.as_tensor(actions, device=dev)
             self.obs, reward, done = self._env_step(actions)
-            rew_buf[t] = torch.as_tensor(np.sign(reward) if cfg.reward_clip else reward)
-            self.next_done = torch.as_tensor(done, dtype=torch.float32)
+            rew_buf[t] = torch.as_tensor(np.sign(reward) if cfg.reward_clip else reward, device=dev)
+            self.next_done = torch.as_tensor(done, dtype=torch.float32, device=dev)
         with torch.no_grad():
             next_max_q = self.network(self.obs).max(-1).values
         returns = q_lambda_returns(
@@ -142,7 +141,7 @@ class PQN(Agent):
         mb = self.batch_size // cfg.num_minibatches
         losses = []
         for _ in range(cfg.update_epochs):
-            perm = torch.randperm(self.batch_size)
+            perm = torch.randperm(self.batch_size).to(dev)
             for start in range(0, self.batch_size, mb):
                 idx = perm[start : start + mb]
                 q = self.network(b_obs[idx]).gather(1, b_act[idx, None]).squeeze(1)
