@@ -38,6 +38,7 @@ def test_grad_norms_equal_weight_grad_norms() -> None:
 def test_gradient_spread_known_values() -> None:
     spread = gradient_spread([1.0, 0.1, 0.01])
     assert spread["first_last_ratio"] == pytest.approx(100.0)
+    assert spread["first_last_hidden_ratio"] == pytest.approx(10.0)
     assert spread["max_min_ratio"] == pytest.approx(100.0)
     assert spread["log10_std"] == pytest.approx(math.sqrt(2 / 3))
     assert gradient_spread({"a": 2.0, "b": 2.0})["log10_std"] == 0.0

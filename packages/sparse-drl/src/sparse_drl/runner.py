@@ -63,12 +63,20 @@ def run_training(
     ckpt, metrics_path, summary_path = out / "checkpoint.pt", out / "metrics.jsonl", out / "summary.json"
     if not resume and (metrics_path.exists() or ckpt.exists()):
         raise FileExistsError(f"{out} already holds a run; pass resume=True (--resume) or another --out")
+    free = ("total_steps", "device")
+    wanted = AGENTS[agent_name][1].from_dict(dict(options)).to_dict()
+    if resume and summary_path.exists():
+        done = json.loads(summary_path.read_text())
+        same = {k: v for k, v in done["config"].items() if k not in (*free, "agent")} == {
+            k: v for k, v in wanted.items() if k not in free
+        }
+        if same and done.get("steps", 0) >= wanted["total_steps"]:
+            return done  # finished run: nothing to do (also when fewer steps are asked for)
     agent = make_agent(agent_name, **options)
     config = {"agent": agent_name, **agent.config.to_dict()}
     records: list[dict[str, Any]] = []
     if resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=True, map_location="cpu")
-        free = ("total_steps", "device")
         saved = {k: v for k, v in state["config"].items() if k not in free}
         if saved != {k: v for k, v in agent.config.to_dict().items() if k not in free}:
             raise ValueError(

@@ -94,9 +94,19 @@ def _run_ray(agent: str, runs: list[SweepRun], out: str, workers: int) -> list[d
     by_name = {r.name: r for r in runs}
     out_abs = str(Path(out).resolve())
 
-    def trainable(config: dict[str, Any]) -> dict[str, Any]:
+    import ray
+
+    major, minor = (int(v) for v in ray.__version__.split(".")[:2])
+    if (major, minor) >= (2, 41):
+        report = tune.report  # the Tune-native API of recent Ray
+    else:
+        from ray import train
+
+        report = train.report
+
+    def trainable(config: dict[str, Any]) -> None:
         row = _run_one(agent, by_name[config["name"]], out_abs)
-        return {k: v for k, v in row.items() if isinstance(v, (int, float, str)) or v is None}
+        report({k: v for k, v in row.items() if isinstance(v, (int, float, str))})
 
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": 1}),

@@ -196,7 +196,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         print(
             plot_metric_vs_depth(results, "grad_first_last_ratio", out / "grad_first_last_ratio_vs_depth.png")
         )
-        table = {m: aggregate(results, m) for m in (metric, "grad_first_last_ratio", "grad_log10_std")}
+        metrics = (metric, "grad_first_last_ratio", "grad_first_last_hidden_ratio", "grad_log10_std")
+        table = {m: aggregate(results, m) for m in metrics}
         atomic_write_json(out / "table.json", table)
         for inter, by_depth in sorted(table[metric].items()):
             for depth, st in by_depth.items():

@@ -37,7 +37,9 @@ def gradient_spread(norms: Sequence[float] | dict[str, float]) -> dict[str, floa
     """Spread of per-layer gradient norms across depth.
 
     ``first_last_ratio`` is norm(first layer) / norm(last layer) (about 1 for healthy flow, << 1 when
-    gradients vanish towards the input); ``max_min_ratio`` and ``log10_std`` measure the spread overall.
+    gradients vanish towards the input); ``first_last_hidden_ratio`` divides by the last *hidden* layer
+    instead (the entry before the last, taken to be the output layer), which removes the effect of the
+    head's small init; ``max_min_ratio`` and ``log10_std`` measure the spread overall.
     """
     values = np.asarray(list(norms.values()) if isinstance(norms, dict) else list(norms), dtype=np.float64)
     if values.size == 0:
@@ -46,6 +48,7 @@ def gradient_spread(norms: Sequence[float] | dict[str, float]) -> dict[str, floa
     logs = np.log10(np.maximum(values, tiny))
     return {
         "first_last_ratio": float(values[0] / max(values[-1], tiny)),
+        "first_last_hidden_ratio": float(values[0] / max(values[-2 if values.size > 1 else -1], tiny)),
         "max_min_ratio": float(values.max() / max(values.min(), tiny)),
         "log10_std": float(logs.std()),
         "mean": float(values.mean()),

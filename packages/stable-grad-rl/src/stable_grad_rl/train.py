@@ -257,6 +257,7 @@ def run_training(
     if spreads:
         tail = spreads[-max(1, len(spreads) // 5) :]
         summary["grad_first_last_ratio"] = sum(s["first_last_ratio"] for s in tail) / len(tail)
+        summary["grad_first_last_hidden_ratio"] = sum(s["first_last_hidden_ratio"] for s in tail) / len(tail)
         summary["grad_log10_std"] = sum(s["log10_std"] for s in tail) / len(tail)
     atomic_write_json(summary_path, summary)
     return summary
