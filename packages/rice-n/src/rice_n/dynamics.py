@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rice_n._backend import NumpyOps, TorchOps
-from rice_n.params import RiceParams
+from rice_n.params import REGION_KEYS, RiceParams
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -156,18 +156,7 @@ class Constants:
         n = params.n_regions
         self.n = n
         for name in (
-            "A_0",
-            "K_0",
-            "L_0",
-            "L_a",
-            "a_1",
-            "a_2",
-            "a_3",
-            "delta_A",
-            "g_A",
-            "gamma",
-            "l_g",
-            "sigma_0",
+            *REGION_KEYS,
             "theta_2",
             "delta_K",
             "alpha",

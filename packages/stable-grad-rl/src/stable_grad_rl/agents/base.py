@@ -48,6 +48,15 @@ class Agent:
         self.obs = self._reset(seed)
         self.last_grad_norms: dict[str, float] = {}
 
+    def _setup_on_policy(self, num_envs: int, num_steps: int, total_timesteps: int) -> None:
+        """Shared set-up of the on-policy agents (PQN, PPO): batch size, iteration count, done flags."""
+        if self.num_envs != num_envs:
+            raise ValueError(f"envs has {self.num_envs} copies but config.num_envs is {num_envs}")
+        self.batch_size = num_envs * num_steps
+        self.total_iterations = max(1, total_timesteps // self.batch_size)
+        self.next_done = torch.zeros(num_envs, device=self.device)
+        self._last_obs_batch = self.obs
+
     def _reset(self, seed: int) -> torch.Tensor:
         obs, _ = self.envs.reset(seed=[seed + i for i in range(self.num_envs)])
         return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)

@@ -95,14 +95,9 @@ class PQN(Agent):
         seed: int = 0,
     ):
         self.config = (config or PQNConfig()).validate()
-        if envs.num_envs != self.config.num_envs:
-            raise ValueError(f"envs has {envs.num_envs} copies but config.num_envs is {self.config.num_envs}")
         super().__init__(envs, network, optimizer, seed)
         cfg = self.config
-        self.batch_size = cfg.num_envs * cfg.num_steps
-        self.total_iterations = max(1, cfg.total_timesteps // self.batch_size)
-        self.next_done = torch.zeros(cfg.num_envs, device=self.device)
-        self._last_obs_batch = self.obs
+        self._setup_on_policy(cfg.num_envs, cfg.num_steps, cfg.total_timesteps)
 
     def epsilon(self) -> float:
         """Current exploration rate."""
