@@ -75,7 +75,36 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session, package: str) -> None:
     """One package's tests, in a venv holding only that package and its test extra (non-editable)."""
     session.install(local(package, "test"), *CONSTRAINTS)
-    session.run("pytest", str(ROOT / "packages" / package / "tests"), *session.posargs)
+    session.run("pytest", "-m", "not scaleout", str(ROOT / "packages" / package / "tests"), *session.posargs)
+
+
+@nox.session
+def scaleout(session: nox.Session) -> None:
+    """Every research package with its ``ray`` extra; their Ray tests on a local Ray instance, none skipped."""
+    session.install(*(local(p, "ray,test") for p in COMPONENTS), *CONSTRAINTS)
+    report = Path(session.create_tmp()) / "scaleout.xml"
+    session.run(
+        "pytest",
+        "-m",
+        "scaleout",
+        f"--junitxml={report}",
+        *(str(ROOT / "packages" / p / "tests") for p in COMPONENTS),
+        *session.posargs,
+    )
+    fail_on_skips(session, report)
+
+
+def fail_on_skips(session: nox.Session, report: Path) -> None:
+    """Fail the session when a junit report lists a skipped test: scale-out tests must all run."""
+    import xml.etree.ElementTree as ElementTree
+
+    skipped = [
+        f"{case.get('classname')}::{case.get('name')}"
+        for case in ElementTree.parse(report).iter("testcase")
+        if case.find("skipped") is not None
+    ]
+    if skipped:
+        session.error(f"{len(skipped)} scale-out tests skipped: {', '.join(skipped)}")
 
 
 @nox.session
