@@ -67,7 +67,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     install_everything(session, "import-linter")
-    session.run("lint-imports", "--config", str(ROOT / "pyproject.toml"))
+    session.run("lint-imports", "--no-cache", str(ROOT / "pyproject.toml"))
 
 
 @nox.session
@@ -160,7 +160,11 @@ def build(session: nox.Session) -> None:
             session.run("uv", "venv", "--quiet", "--python", sys.executable, venv)
             session.run("uv", "pip", "install", "--quiet", "--python", python, str(wheels[0]), *CONSTRAINTS)
             session.run(
-                python, "-I", "-c", f"import {MODULES[package]}; print({MODULES[package]}.__version__)"
+                python,
+                "-I",
+                "-c",
+                f"import {MODULES[package]}; print({MODULES[package]}.__version__)",
+                external=True,
             )
             session.run(str(Path(venv) / "bin" / package), "--version", external=True)
 

@@ -25,8 +25,17 @@ class InstalledFake(Component):
 MAIN_BODIES = {
     "ok": """
         out = sys.argv[sys.argv.index("--out") + 1]
-        pathlib.Path(out, "demo.json").write_text(json.dumps({"key_figure": "answer 42"}))
+        print("[1/2] thinking", flush=True)
+        print("[2/2] answering", flush=True)
+        figures = {"answer": 42}
+        pathlib.Path(out, "demo.json").write_text(json.dumps({"key_figure": "answer 42", "figures": figures}))
     """,
+    "long": """
+        print("a key figure far longer than the table's column allows", flush=True)
+        out = sys.argv[sys.argv.index("--out") + 1]
+        pathlib.Path(out, "demo.json").write_text(json.dumps({"key_figure": "x" * 90}))
+    """,
+    "slow": "import time; time.sleep(60)",
     "missing": "sys.exit(3)",
     "failed": "sys.exit(1)",
 }
@@ -57,11 +66,47 @@ def test_outcome_classification(fake_component, tmp_path: Path, kind: str, statu
 
 
 def test_summary_table_has_one_row_per_component(fake_component, tmp_path: Path) -> None:
-    outcomes = [run_component_demo(fake_component(k), tmp_path, 0, 60) for k in ("ok", "failed")]
+    outcomes = [run_component_demo(fake_component(k), tmp_path, 0, 60) for k in ("ok", "failed", "long")]
     lines = summary_table(outcomes).splitlines()
-    assert lines[0].split() == ["component", "status", "key", "figure", "seconds"]
+    assert lines[0].split() == ["component", "status", "key", "figure", "wall", "s", "CPU", "s"]
     assert lines[2].startswith("fake-ok") and "answer 42" in lines[2]
     assert lines[3].startswith("fake-failed") and "failed" in lines[3]
+    assert lines[5].startswith("total")
+    assert max(len(line) for line in lines) <= 100
+
+
+def test_progress_lines_stream_with_the_component_name(fake_component, tmp_path: Path) -> None:
+    seen: list[str] = []
+    outcome = run_component_demo(fake_component("ok"), tmp_path, 0, 60, echo=seen.append)
+    assert seen == ["[fake-ok] [1/2] thinking", "[fake-ok] [2/2] answering"]
+    assert outcome.figures == {"answer": 42}
+    assert outcome.cpu_seconds > 0
+
+
+def test_a_demo_over_its_time_is_killed(fake_component, tmp_path: Path) -> None:
+    outcome = run_component_demo(fake_component("slow"), tmp_path, 0, timeout=1.0)
+    assert outcome.status == "timeout"
+    assert outcome.seconds < 30
+
+
+def test_parallel_demos_keep_table_order(fake_component, tmp_path: Path, monkeypatch) -> None:
+    from umbrella import demo as demo_module
+
+    fakes = (fake_component("ok"), fake_component("failed"), fake_component("missing"))
+    monkeypatch.setattr(demo_module, "COMPONENTS", fakes)
+    outcomes = demo_module.run_demos(tmp_path, jobs=2, echo=lambda line: None)
+    assert [o.status for o in outcomes] == ["ok", "failed", "missing"]
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--timeout", "-1"], ["--out", "file/inside"]])
+def test_bad_demo_arguments_exit_2_and_create_nothing(tmp_path: Path, monkeypatch, argv, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", *argv])
+    assert exit_info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) <= 3  # argparse's usage + one error line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
 def test_demo_with_nothing_installed_reports_and_succeeds(tmp_path: Path, capsys) -> None:

@@ -2,22 +2,33 @@
 
 Contract with the components: ``python -m <module> demo --out DIR --seed S`` writes its outputs
 under ``DIR``, including ``DIR/demo.json`` whose ``key_figure`` entry is one short string (for
-example ``"IGD 0.031"``). Exit code 0 means success, 3 means "not built yet"; anything else is a
-failure.
+example ``"IGD 0.031"``) and whose ``figures`` entry holds its headline numbers. It prints a line per
+stage as it runs; umbrella streams those lines, prefixed with the component's name. Exit code 0 means
+success, 3 means "not built yet"; anything else is a failure.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from umbrella.components import COMPONENTS, Component
 
 NOT_BUILT_EXIT_CODE = 3
+KEY_FIGURE_WIDTH = 40
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -28,44 +39,122 @@ class DemoOutcome:
     status: str  # "ok", "missing" (not built yet), "not installed", "failed", "timeout"
     key_figure: str
     seconds: float
+    cpu_seconds: float = 0.0
+    figures: dict[str, Any] = field(default_factory=dict)
 
 
-def run_component_demo(component: Component, out: Path, seed: int, timeout: float) -> DemoOutcome:
-    """Run one component's demo in a subprocess and classify the result."""
+def load_prctl() -> Callable[..., int] | None:
+    """Linux's prctl from the C library, loaded in the parent (never import in a forked child)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: demos then outlive a killed umbrella
+        return None
+
+
+PRCTL = load_prctl()
+
+
+def die_with_parent() -> None:
+    """In the child before exec: ask Linux to kill this process when its parent dies."""
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def stream_lines(pipe: Any, prefix: str, echo: Callable[[str], None]) -> None:
+    """Echo every line read from a child's output pipe, prefixed, until the pipe closes."""
+    for line in iter(pipe.readline, ""):
+        echo(f"{prefix}{line.rstrip()}")
+    pipe.close()
+
+
+def run_component_demo(
+    component: Component,
+    out: Path,
+    seed: int,
+    timeout: float,
+    echo: Callable[[str], None] = print,
+) -> DemoOutcome:
+    """Run one component's demo in a subprocess, stream its lines, and classify the result."""
     if component.installed_version() is None:
         return DemoOutcome(component.dist, "not installed", component.install_line, 0.0)
     target = out / component.dist
     target.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", component.module, "demo", "--out", str(target), "--seed", str(seed)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
-    try:
-        completed = subprocess.run(command, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return DemoOutcome(component.dist, "timeout", f"over {timeout:.0f} s", time.perf_counter() - start)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+    reader = threading.Thread(target=stream_lines, args=(process.stdout, f"[{component.dist}] ", echo))
+    reader.start()
+    timed_out = threading.Event()
+
+    def kill_on_timeout() -> None:
+        timed_out.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, kill_on_timeout)
+    timer.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    timer.cancel()
+    reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
-    if completed.returncode == NOT_BUILT_EXIT_CODE:
-        return DemoOutcome(component.dist, "missing", "not built yet", seconds)
-    if completed.returncode != 0:
-        return DemoOutcome(component.dist, "failed", f"exit code {completed.returncode}", seconds)
-    return DemoOutcome(component.dist, "ok", read_key_figure(target / "demo.json"), seconds)
+    cpu = usage.ru_utime + usage.ru_stime
+    if timed_out.is_set():
+        return DemoOutcome(component.dist, "timeout", f"over {timeout:.0f} s", seconds, cpu)
+    if process.returncode == NOT_BUILT_EXIT_CODE:
+        return DemoOutcome(component.dist, "missing", "not built yet", seconds, cpu)
+    if process.returncode != 0:
+        return DemoOutcome(component.dist, "failed", f"exit code {process.returncode}", seconds, cpu)
+    key_figure, figures = read_demo_json(target / "demo.json")
+    return DemoOutcome(component.dist, "ok", key_figure, seconds, cpu, figures)
 
 
-def read_key_figure(path: Path) -> str:
-    """The ``key_figure`` string of a component's demo.json, or a note saying why it is absent."""
+def read_demo_json(path: Path) -> tuple[str, dict[str, Any]]:
+    """The ``key_figure`` string and ``figures`` of a component's demo.json (a note when absent)."""
     try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["key_figure"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        figures = data.get("figures", {})
+        return str(data["key_figure"]), figures if isinstance(figures, dict) else {}
     except FileNotFoundError:
-        return "no demo.json"
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return "demo.json has no key_figure"
+        return "no demo.json", {}
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return "demo.json has no key_figure", {}
+
+
+def default_jobs() -> int:
+    """How many demos run at once by default: one per core, at most two (each demo is single-threaded)."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def run_demos(
-    out: Path, seed: int = 0, only: list[str] | None = None, timeout: float = 1800.0
+    out: Path,
+    seed: int = 0,
+    only: list[str] | None = None,
+    timeout: float = 1800.0,
+    jobs: int = 1,
+    echo: Callable[[str], None] = print,
 ) -> list[DemoOutcome]:
-    """Run the demos of the selected components (all by default), one after another."""
+    """Run the demos of the selected components (all by default), ``jobs`` at a time, in table order."""
     selected = [c for c in COMPONENTS if not only or c.dist in only]
-    return [run_component_demo(c, out, seed, timeout) for c in selected]
+    lock = threading.Lock()
+
+    def locked_echo(line: str) -> None:
+        with lock:
+            echo(line)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_component_demo, c, out, seed, timeout, locked_echo) for c in selected]
+        return [f.result() for f in futures]
 
 
 def format_table(rows: list[list[str]], header: list[str]) -> str:
@@ -79,7 +168,16 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def shorten(text: str, width: int = KEY_FIGURE_WIDTH) -> str:
+    """Cut a string to ``width`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def summary_table(outcomes: list[DemoOutcome]) -> str:
-    """The one summary table that ``umbrella demo`` prints."""
-    rows = [[o.component, o.status, o.key_figure, f"{o.seconds:.1f}"] for o in outcomes]
-    return format_table(rows, ["component", "status", "key figure", "seconds"])
+    """The one summary table that ``umbrella demo`` prints (under 100 columns)."""
+    rows = [
+        [o.component, o.status, shorten(o.key_figure), f"{o.seconds:.0f}", f"{o.cpu_seconds:.0f}"]
+        for o in outcomes
+    ]
+    total = ["total", "", "", "", f"{sum(o.cpu_seconds for o in outcomes):.0f}"]
+    return format_table([*rows, total], ["component", "status", "key figure", "wall s", "CPU s"])
