@@ -122,35 +122,6 @@ def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "plots" / "diagnostics.png").stat().st_size > 1000
 
 
-def test_sweep_ray_backend(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
-    args = [
-        "sweep",
-        "--agent",
-        "dqn",
-        "--steps",
-        "200",
-        "--sizes",
-        "16x1",
-        "--sparsities",
-        "0.5",
-        "--seed",
-        "0",
-        "--backend",
-        "ray",
-        "--out",
-        str(tmp_path),
-        "--learning-starts",
-        "100",
-        "--eval-every",
-        "200",
-        "--eval-episodes",
-        "1",
-    ]
-    assert main(args) == 0
-    assert (tmp_path / "sweep.csv").exists()
-
-
 def test_demo_contract(tmp_path: Path) -> None:
     assert main(["demo", "--out", str(tmp_path), "--seed", "1", "--steps", "400"]) == 0
     demo = json.loads((tmp_path / "demo.json").read_text())

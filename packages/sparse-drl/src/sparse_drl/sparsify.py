@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sparse_drl.allocation import check_sparsity, erk_densities, uniform_densities
+from sparse_drl.allocation import METHODS, check_sparsity, erk_densities, uniform_densities
 from sparse_drl.masking import MASK_SUFFIX, attach_mask, is_masked, masked_names
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-METHODS = ("erk", "uniform")
 BUDGETS = ("all", "kernels")
 
 
