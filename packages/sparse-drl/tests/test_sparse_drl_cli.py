@@ -122,7 +122,14 @@ def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "plots" / "diagnostics.png").stat().st_size > 1000
 
 
-def test_demo_contract(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--seed", "1", "--steps", "400"]) == 0
-    demo = json.loads((tmp_path / "demo.json").read_text())
-    assert isinstance(demo["key_figure"], str) and "sparse" in demo["key_figure"]
+def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from sparse_drl import demo
+
+    monkeypatch.setattr(demo, "DEMO_CONFIG", dataclasses.replace(demo.DEMO_CONFIG, phases=2, steps=20))
+    assert main(["demo", "--out", str(tmp_path), "--seed", "1"]) == 0
+    result = json.loads((tmp_path / "demo.json").read_text())
+    assert isinstance(result["key_figure"], str) and len(result["key_figure"]) <= 40
+    assert "sparse" in result["key_figure"]
+    assert all(isinstance(v, (int, float)) for v in result["figures"].values())
