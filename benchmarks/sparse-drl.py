@@ -9,6 +9,12 @@
   python benchmarks/sparse-drl.py probe [--width 256 --depth 2 --phases 4 --steps 300]
       plasticity probe (facts file's probe 2, scaled down): a SimBa network memorises random labels that
       are redrawn each phase; dense vs 90%-sparse, accuracy, dormant ratio and srank per phase.
+  python benchmarks/sparse-drl.py plasticity --out runs/plasticity.json [--widths 128 256 512 ...]
+      evidence: the demo's non-stationary probe (plain ReLU MLP, random labels redrawn every phase) over
+      widths x sparsities x seeds; per-phase accuracy and dormant ratio (resumable JSON).
+  python benchmarks/sparse-drl.py sweep-timing --out runs/timing
+      a sweep of 4 tiny trials with the local engine (--workers 2) and with Ray Tune: wall time and
+      overhead per trial.
 With no argument, runs ``overhead`` (what ``nox -s bench`` does).
 """
 
@@ -98,7 +104,9 @@ def reproduce(args: argparse.Namespace) -> dict[str, object]:
         "actor_lr": args.lr,
         "critic_lr": args.lr,
     }
-    result = run_sweep("sac", base, args.sizes, args.sparsities, args.seeds, args.out, workers=args.workers)
+    result = run_sweep(
+        "sac", base, args.sizes, args.sparsities, args.seeds, args.out, engine="local", workers=args.workers
+    )
     for row in result["summary"]:
         print(json.dumps(row))
     return result
@@ -152,6 +160,69 @@ def probe(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+def plasticity(args: argparse.Namespace) -> dict[str, object]:
+    """Widths x sparsities x seeds of the demo's probe; results kept in a JSON file (skips done runs)."""
+    import dataclasses
+    import os
+
+    from sparse_drl.plasticity import ProbeConfig, run_probe
+
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    done: dict[str, object] = json.loads(out.read_text()) if out.exists() else {}
+    for width in args.widths:
+        cfg = ProbeConfig(width=width, depth=args.depth, phases=args.phases, steps=args.steps, lr=args.lr)
+        for s in args.sparsities:
+            for seed in args.seeds:
+                key = f"w{width}_s{s:g}_seed{seed}_lr{args.lr:g}"
+                if key in done:
+                    continue
+                t0 = time.process_time()
+                res = run_probe(cfg, s, seed)
+                res["cpu_s"] = time.process_time() - t0
+                res["config"] = dataclasses.asdict(cfg)
+                done[key] = res
+                accs = [round(r["accuracy"], 2) for r in res["phases"]]
+                dorm = [round(r["dormant"], 2) for r in res["phases"]]
+                print(f"{key}: accuracy {accs} dormant {dorm} ({res['cpu_s']:.0f} CPU-s)", flush=True)
+                tmp = out.with_suffix(".tmp")
+                tmp.write_text(json.dumps(done, indent=1) + "\n")
+                os.replace(tmp, out)
+    return done
+
+
+def sweep_timing(args: argparse.Namespace) -> dict[str, object]:
+    """4 tiny DQN trials (2 sparsities x 2 seeds): local pool of 2 vs Ray Tune on a fresh local Ray."""
+    import os
+    import subprocess
+
+    grid = ["--agent", "dqn", "--steps", str(args.steps), "--sizes", "32x1", "--sparsities", "0", "0.9",
+            "--seed", "0", "1", "--learning-starts", "200", "--eval-every", "500", "--log-every", "500",
+            "--eval-episodes", "2"]  # fmt: skip
+    result: dict[str, object] = {"load_before": os.getloadavg()}
+    for engine, extra in (("local", ["--workers", "2"]), ("ray", ["--engine", "ray"])):
+        out = Path(args.out) / engine
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "sparse_drl", "sweep", *grid, *extra, "--out", str(out)], check=True
+        )
+        wall = time.perf_counter() - t0
+        trial_s = [
+            json.loads(line)["time_s"]
+            for run in sorted(out.iterdir())
+            if (run / "metrics.jsonl").exists()
+            for line in (run / "metrics.jsonl").read_text().splitlines()[-1:]
+        ]
+        result[engine] = {
+            "wall_s": wall,
+            "trial_train_s": trial_s,
+            "overhead_per_trial_s": (wall - sum(trial_s) / 2) / len(trial_s),  # 2 run in parallel
+            "load_after": os.getloadavg(),
+        }
+        print(engine, json.dumps(result[engine]), flush=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -195,9 +266,25 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--threads", type=int, default=1)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", default=None, help="optional JSON output file")
+    pl = sub.add_parser("plasticity")
+    pl.add_argument("--widths", type=int, nargs="+", default=[128, 256, 512])
+    pl.add_argument("--depth", type=int, default=3)
+    pl.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.9])
+    pl.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    pl.add_argument("--phases", type=int, default=8)
+    pl.add_argument("--steps", type=int, default=300)
+    pl.add_argument("--lr", type=float, default=1e-2)
+    pl.add_argument("--out", default="runs/plasticity.json")
+    t = sub.add_parser("sweep-timing")
+    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--out", default="runs/timing")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["overhead"]))
     if args.command == "reproduce":
         reproduce(args)
+    elif args.command == "plasticity":
+        plasticity(args)
+    elif args.command == "sweep-timing":
+        print(json.dumps(sweep_timing(args)))
     elif args.command == "probe":
         result = probe(args)
         if args.out:

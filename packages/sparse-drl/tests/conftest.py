@@ -1,5 +1,21 @@
-"""Keep the tests on one CPU thread (the CI machine has two cores shared by several suites)."""
+"""Keep the tests on one CPU thread (the CI machine has two cores shared by several suites); a local Ray
+instance for the scale-out tests."""
 
+from collections.abc import Iterator
+
+import pytest
 import torch
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    """A local Ray instance shared by the scale-out tests of this session (started once, shut down)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    if ray.is_initialized():
+        ray.shutdown()

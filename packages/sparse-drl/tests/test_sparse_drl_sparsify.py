@@ -207,3 +207,77 @@ def test_conv_layers_pruned() -> None:
     report = density_report(net)
     assert report["2.weight"] < 0.5
     assert abs(report.total_density - 0.3) < 0.01
+
+
+def upstream_erk(shapes: dict[str, tuple[int, ...]], sparsity: float) -> dict[str, float]:
+    """JaxPruner's ``get_sparsities_erdos_renyi`` (erk_power_scale 1, no custom map), transcribed from its
+    published description: every entry enters the solve; the entries with the largest score are made
+    dense while ``eps * max_score > 1``; density ``eps * score`` otherwise."""
+    dense: set[str] = set()
+    while True:
+        rhs, divisor, raw = 0.0, 0.0, {}
+        for name, shape in shapes.items():
+            n = math.prod(shape)
+            if name in dense:
+                rhs -= n * sparsity
+            else:
+                rhs += n * (1 - sparsity)
+                raw[name] = sum(shape) / n
+                divisor += raw[name] * n
+        eps = rhs / divisor
+        top = max(raw.values())
+        if top * eps > 1:
+            dense.update(k for k, v in raw.items() if v == top)
+        else:
+            break
+    return {k: 1.0 if k in dense else eps * raw[k] for k in shapes}
+
+
+def ln_net() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(3, 8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1)
+    )
+
+
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("make", [ln_net, small_net, lambda: Critic(in_dim=5, width=16, depth=1)])
+def test_erk_all_equals_upstream_on_small_nets(target: float, make: object) -> None:
+    net = make()  # type: ignore[operator]
+    shapes = {n: tuple(p.shape) for n, p in net.named_parameters()}
+    ref = upstream_erk(shapes, target)
+    ours = layer_densities(net, target)
+    assert set(ours) == set(shapes)
+    for name in shapes:
+        assert ours[name] == pytest.approx(ref[name], abs=1e-12), name
+    sparsify(net, target, seed=0)
+    report = density_report(net)
+    assert abs(report.effective_params - (1 - target) * report.dense_params) <= len(shapes)
+    for name, d in ours.items():
+        row = next((r for r in report.layers if r.name == name), None)
+        if d < 1.0:  # pruned (1-D parameters too, as upstream at high sparsity), exact counts
+            assert row is not None and row.kept == round(d * row.total)
+
+
+def test_erk_all_prunes_one_dimensional_params_on_a_tiny_net() -> None:
+    net = ln_net()
+    dens = layer_densities(net, 0.9)
+    assert dens["1.weight"] < 1.0 and dens["0.bias"] < 1.0  # LayerNorm and bias pruned through the cap
+    sparsify(net, 0.9, seed=0)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=1e-2)
+    for _ in range(20):
+        opt.zero_grad()
+        net(torch.randn(16, 3)).square().mean().backward()
+        opt.step()
+    assert sparse_drl.pruned_zero_fraction(net) == 1.0
+
+
+def test_uniform_first_last_dense_per_critic() -> None:
+    from sparse_drl.agents.sac import Critic as SACCritic
+
+    critic = SACCritic(obs_dim=5, act_dim=2, arch="simba", width=16, depth=1, num_critics=3)
+    dens = layer_densities(critic, 0.8, method="uniform")
+    for i in range(3):
+        assert dens[f"encoders.{i}.input.weight"] == 1.0
+        assert dens[f"heads.{i}.weight"] == 1.0
+        assert dens[f"encoders.{i}.blocks.0.fc1.weight"] == pytest.approx(0.2)
+        assert dens[f"encoders.{i}.blocks.0.fc2.weight"] == pytest.approx(0.2)

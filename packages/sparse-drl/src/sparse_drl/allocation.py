@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["check_sparsity", "erk_densities", "uniform_densities"]
+__all__ = ["METHODS", "check_sparsity", "erk_densities", "uniform_densities"]
+
+METHODS = ("erk", "uniform")
 
 
 def check_sparsity(sparsity: object, name: str = "sparsity") -> float:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sparse_drl import __version__
 
@@ -30,7 +30,15 @@ AGENT_FLAGS: dict[str, tuple[str | None, str | None, type]] = {
     "eval_every": ("eval_every", "eval_every", int),
     "eval_episodes": ("eval_episodes", "eval_episodes", int),
     "log_every": ("log_every", "log_every", int),
+    "device": ("device", "device", str),
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _add_agent_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
@@ -56,6 +64,7 @@ def _add_agent_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
     p.add_argument("--eval-every", type=int)
     p.add_argument("--eval-episodes", type=int)
     p.add_argument("--log-every", type=int, help="diagnostics interval in env steps")
+    p.add_argument("--device", help="torch device (default cpu); cuda needs a CUDA build and GPU")
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=JSON", help="any config field, e.g. tau=0.01"
     )
@@ -75,7 +84,7 @@ def agent_options(args: argparse.Namespace) -> dict[str, Any]:
             continue
         field = fields[index]
         if field is None:
-            raise SystemExit(f"--{flag.replace('_', '-')} does not apply to {args.agent}")
+            raise ValueError(f"--{flag.replace('_', '-')} does not apply to {args.agent}")
         opts[field] = value
     if args.lr is not None:
         if args.agent == "sac":
@@ -85,7 +94,7 @@ def agent_options(args: argparse.Namespace) -> dict[str, Any]:
     for item in args.set:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             opts[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -95,7 +104,7 @@ def agent_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``sparse-drl`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparse-drl",
         description="One-shot random pruning (static sparsity) for deep-RL networks, agents and plasticity diagnostics.",
     )
@@ -106,9 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_options(train)
     train.add_argument("--seed", type=int, nargs="+", default=[0], help="one or more seeds (one run each)")
     train.add_argument("--out", default="runs/train", help="output folder")
-    train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    mode = train.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue the run in OUT from its checkpoint")
+    mode.add_argument("--overwrite", action="store_true", help="discard the run in OUT and start afresh")
     train.add_argument(
-        "--checkpoint-every", type=int, help="env steps between checkpoints (default eval_every)"
+        "--checkpoint-every", type=int, help="env steps between checkpoints (>= 1; default eval_every)"
     )
 
     sweep = sub.add_parser("sweep", help="grid of sizes x sparsities x seeds -> one table")
@@ -116,9 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--sizes", nargs="+", default=["64x1", "256x2"], help="critic sizes WIDTHxDEPTH")
     sweep.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.8, 0.9])
     sweep.add_argument("--seed", type=int, nargs="+", default=[0, 1, 2], help="seeds")
-    sweep.add_argument("--workers", type=int, default=1, help="parallel processes")
-    sweep.add_argument("--backend", choices=["process", "ray"], default="process")
-    sweep.add_argument("--out", default="runs/sweep")
+    sweep.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="local process pool or Ray Tune"
+    )
+    sweep.add_argument("--workers", type=int, default=1, help="parallel processes (--engine local)")
+    sweep.add_argument("--address", help="Ray cluster address (--engine ray; default: start a local Ray)")
+    sweep.add_argument("--out", default="runs/sweep", help="sweep folder: one run folder per grid point")
 
     plot = sub.add_parser("plot", help="scaling figure and diagnostics curves from a sweep or runs")
     plot.add_argument("inputs", nargs="+", help="a sweep folder (with sweep.json) and/or run folders")
@@ -126,33 +140,49 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--seed", type=int, default=0, help="unused (every subcommand takes --seed)")
 
     demo = sub.add_parser(
-        "demo", help="short real run: dense vs sparse SAC on Pendulum (for `umbrella demo`)"
+        "demo",
+        help="30-CPU-second demo: a dense MLP loses plasticity on changing targets, the 90%%-sparse one keeps it",
+        description="Dense vs 90%%-sparse (ERK) MLP fitting random labels redrawn every phase; writes OUT/demo.json.",
     )
-    demo.add_argument("--out", default="demo-out", help="folder for the demo's outputs")
+    demo.add_argument("--out", default="demo-out", help="folder for demo.json")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
-    demo.add_argument("--steps", type=int, default=4000, help="environment steps per run")
     return parser
 
 
 def _train(args: argparse.Namespace) -> int:
-    from sparse_drl.runner import run_training
+    from sparse_drl.runner import execute_run, prepare_run
 
     opts = agent_options(args)
-    summaries = []
-    for seed in args.seed:
-        out = Path(args.out) if len(args.seed) == 1 else Path(args.out) / f"seed{seed}"
-        summary = run_training(
+    if len(set(args.seed)) != len(args.seed):
+        raise ValueError(f"--seed lists a seed twice: {args.seed}")
+    root = Path(args.out)
+    if len(args.seed) > 1:
+        from sparse_drl.rundir import check_out_path
+
+        check_out_path(root)
+        if root.is_dir():
+            strays = sorted(p.name for p in root.iterdir() if p.name not in {f"seed{s}" for s in args.seed})
+            if strays:
+                raise ValueError(
+                    f"--out {str(root)!r} holds other entries than the seed folders: {strays[:3]}"
+                )
+    plans = [  # every run validated before anything is written
+        prepare_run(
             args.agent,
             {**opts, "seed": seed},
-            out,
+            root if len(args.seed) == 1 else root / f"seed{seed}",
             resume=args.resume,
+            overwrite=args.overwrite,
             checkpoint_every=args.checkpoint_every,
         )
-        summaries.append(summary)
+        for seed in args.seed
+    ]
+    for seed, plan in zip(args.seed, plans, strict=True):
+        summary = execute_run(plan)
         print(
             f"seed {seed}: final eval return {summary['final_eval_return']:.1f}, "
             f"params {summary['total_effective_params']:,}/{summary['total_params']:,}, "
-            f"critic dormant(0.1) {summary['final_critic_dormant_0.1']}, out {out}"
+            f"critic dormant(0.1) {summary['final_critic_dormant_0.1']}, out {plan.out}"
         )
     return 0
 
@@ -167,8 +197,9 @@ def _sweep(args: argparse.Namespace) -> int:
         args.sparsities,
         args.seed,
         args.out,
+        engine=args.engine,
         workers=args.workers,
-        backend=args.backend,
+        address=args.address,
     )
     for row in result["summary"]:
         print(
@@ -187,11 +218,11 @@ def _plot(args: argparse.Namespace) -> int:
     for item in map(Path, args.inputs):
         if (item / "sweep.json").exists():
             print(plot_scaling(item / "sweep.json", out / "scaling.png"))
-            runs.extend(sorted(p for p in (item / "runs").iterdir() if (p / "metrics.jsonl").exists()))
+            runs.extend(sorted(p for p in item.iterdir() if (p / "metrics.jsonl").exists()))
         elif (item / "metrics.jsonl").exists():
             runs.append(item)
         else:
-            raise SystemExit(f"{item}: neither a sweep folder (sweep.json) nor a run folder (metrics.jsonl)")
+            raise ValueError(f"{item}: neither a sweep folder (sweep.json) nor a run folder (metrics.jsonl)")
     if runs:
         print(plot_diagnostics(runs, out / "diagnostics.png"))
     return 0
@@ -210,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from sparse_drl.demo import run_demo
 
-            result = run_demo(args.out, seed=args.seed, steps=args.steps)
+            result = run_demo(args.out, seed=args.seed)
             print(result["key_figure"])
             return 0
     except (ValueError, TypeError, KeyError, FileExistsError, ImportError) as err:

@@ -5,17 +5,28 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from sparse_drl import __version__
 from sparse_drl.agents import AGENTS, OffPolicyAgent, make_agent
-from sparse_drl.io import atomic_torch_save, atomic_write_text, read_jsonl, write_json
+from sparse_drl.io import atomic_torch_save, write_json
+from sparse_drl.rundir import (
+    PACKAGE,
+    check_out_path,
+    clean_stale,
+    discard_run,
+    folder_kind,
+    load_checkpoint,
+    read_run_config,
+    repair_metrics,
+)
 from sparse_drl.sparsify import density_report
 
-__all__ = ["param_counts", "run_training"]
+__all__ = ["RunPlan", "execute_run", "param_counts", "prepare_run", "run_training"]
+
+FREE_FIELDS = ("total_steps", "device")  # may change on --resume
 
 
 def param_counts(agent: OffPolicyAgent) -> dict[str, int]:
@@ -41,70 +52,157 @@ def _progress(total: int, initial: int, label: str) -> tuple[Callable[[int], Non
     return bar.update, bar.close
 
 
-def run_training(
+@dataclass
+class RunPlan:
+    """A validated training run, ready to execute (nothing on disk has been touched yet)."""
+
+    agent: str
+    options: dict[str, Any]
+    out: Path
+    mode: str  # "fresh", "overwrite", "resume" or "done"
+    checkpoint_every: int | None
+    state: dict[str, Any] | None = None  # the checkpoint to resume from
+    summary: dict[str, Any] | None = None  # the finished run's summary (mode "done")
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def strip(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in (*FREE_FIELDS, "agent")}
+
+    return strip(a) == strip(b)
+
+
+def _check_action_space(agent_name: str, env_id: str) -> None:
+    """Build the environment once to check it exists here and suits the agent (SAC: Box, DQN: Discrete)."""
+    import gymnasium as gym
+
+    try:
+        env = gym.make(env_id)
+    except Exception as err:  # missing dependency, bad kwargs: one user error
+        raise ValueError(f"cannot create environment {env_id!r}: {err}") from None
+    space = env.action_space
+    env.close()
+    wanted = gym.spaces.Box if agent_name == "sac" else gym.spaces.Discrete
+    if not isinstance(space, wanted):
+        raise ValueError(f"{agent_name} needs a {wanted.__name__} action space; {env_id} has {space}")
+
+
+def prepare_run(
     agent_name: str,
     options: dict[str, Any],
     out: str | os.PathLike[str],
     *,
     resume: bool = False,
+    overwrite: bool = False,
     checkpoint_every: int | None = None,
-    show_progress: bool = True,
-) -> dict[str, Any]:
-    """Train one agent into ``out``; returns the summary (also written to ``out/summary.json``).
+) -> RunPlan:
+    """Validate a run before anything is written: options, device, environment, the ``out`` folder and,
+    for ``resume``, its config and checkpoint. Raises ``ValueError``/``TypeError`` with one-line messages.
 
-    ``metrics.jsonl`` gets one JSON object per evaluation/diagnostics point. A checkpoint (networks,
-    optimizers, replay buffer, RNG states) is written atomically every ``checkpoint_every`` steps (default:
-    each eval point) and at the end; ``resume=True`` continues from it (the episode in progress restarts).
+    ``out`` may be missing or empty; a folder holding a run needs ``resume`` (continue) or ``overwrite``
+    (discard it when the run starts); any other non-empty folder is refused.
     """
     if agent_name not in AGENTS:
         raise ValueError(f"agent must be one of {sorted(AGENTS)}, got {agent_name!r}")
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    if checkpoint_every is not None and (
+        isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
+    ):
+        raise ValueError(f"checkpoint_every must be a positive number of env steps, got {checkpoint_every!r}")
+    try:
+        cfg = AGENTS[agent_name][1].from_dict(dict(options))
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+    cfg.validate()
+    _check_action_space(agent_name, cfg.env_id)
+    wanted = cfg.to_dict()
     out = Path(out)
+    check_out_path(out)
+    kind = folder_kind(out)
+    plan = RunPlan(agent_name, dict(options), out, "fresh", checkpoint_every)
+    if kind == "other":
+        raise ValueError(f"--out {str(out)!r} is a non-empty folder that holds no sparse-drl run; refusing")
+    if kind != "run":
+        return plan
+    if overwrite:
+        plan.mode = "overwrite"
+        return plan
+    if not resume:
+        raise ValueError(
+            f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it"
+        )
+    saved = read_run_config(out)
+    if saved is not None and not _same(saved, wanted):
+        raise ValueError(
+            f"{out} holds a run with another config; use the same options to resume (only --steps may change)"
+        )
+    summary_path = out / "summary.json"
+    if summary_path.exists():
+        try:
+            done = json.loads(summary_path.read_text())
+            finished = _same(done["config"], wanted) and done["steps"] >= wanted["total_steps"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{summary_path} is not a sparse-drl summary") from None
+        if finished:
+            plan.mode, plan.summary = "done", done
+            return plan
+    ckpt = out / "checkpoint.pt"
+    plan.mode = "resume"
+    if ckpt.exists():
+        state = load_checkpoint(ckpt)
+        if not _same(state["config"], wanted):
+            raise ValueError(f"{ckpt} was written with another config; use the same options to resume")
+        plan.state = state
+    return plan
+
+
+def execute_run(
+    plan: RunPlan, *, show_progress: bool = True, guard: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Carry out a ``RunPlan``; returns the summary (also written to ``out/summary.json``).
+
+    ``metrics.jsonl`` gets one JSON object per evaluation/diagnostics point. A checkpoint (networks,
+    optimizers, replay buffer, RNG states) is written atomically every ``checkpoint_every`` steps (default:
+    each eval point) and at the end; a resumed run continues from it (the episode in progress restarts).
+    ``guard`` is called before every write (a sweep worker uses it to stop when its parent is gone).
+    """
+    if plan.mode == "done":
+        assert plan.summary is not None
+        return plan.summary
+    check = guard or (lambda: None)
+    out = plan.out
+    agent = make_agent(plan.agent, **plan.options)
+    check()
     out.mkdir(parents=True, exist_ok=True)
+    if plan.mode == "overwrite":
+        discard_run(out)
+    clean_stale(out)
     ckpt, metrics_path, summary_path = out / "checkpoint.pt", out / "metrics.jsonl", out / "summary.json"
-    if not resume and (metrics_path.exists() or ckpt.exists()):
-        raise FileExistsError(f"{out} already holds a run; pass resume=True (--resume) or another --out")
-    free = ("total_steps", "device")
-    wanted = AGENTS[agent_name][1].from_dict(dict(options)).to_dict()
-    if resume and summary_path.exists():
-        done = json.loads(summary_path.read_text())
-        same = {k: v for k, v in done["config"].items() if k not in (*free, "agent")} == {
-            k: v for k, v in wanted.items() if k not in free
-        }
-        if same and done.get("steps", 0) >= wanted["total_steps"]:
-            return done  # finished run: nothing to do (also when fewer steps are asked for)
-    agent = make_agent(agent_name, **options)
-    config = {"agent": agent_name, **agent.config.to_dict()}
     records: list[dict[str, Any]] = []
-    if resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=True, map_location="cpu")
-        saved = {k: v for k, v in state["config"].items() if k not in free}
-        if saved != {k: v for k, v in agent.config.to_dict().items() if k not in free}:
-            raise ValueError(
-                f"{ckpt} was written with another config; use the same options to resume (only --steps and device may change)"
-            )
-        agent.load_state_dict(state)
-        records = [r for r in read_jsonl(metrics_path) if r["step"] <= agent.step]
-        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in records))
-        if summary_path.exists() and agent.step >= agent.config.total_steps:
-            agent.close()
-            return json.loads(summary_path.read_text())
+    if plan.state is not None:
+        agent.load_state_dict(plan.state)
+        records = repair_metrics(out, agent.step)
     else:
         metrics_path.unlink(missing_ok=True)
-    write_json(out / "config.json", {"config": config, "version": __version__})
-    every = checkpoint_every or agent.config.eval_every
+    config = {"agent": plan.agent, **agent.config.to_dict()}
+    write_json(out / "config.json", {"package": PACKAGE, "config": config, "version": __version__})
+    every = plan.checkpoint_every or agent.config.eval_every
     last_ckpt = [agent.step]
 
     def on_metrics(rec: dict[str, Any]) -> None:
         rec = {"seed": agent.config.seed, **rec}
         records.append(rec)
+        check()
         with metrics_path.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         if agent.step - last_ckpt[0] >= every or agent.step >= agent.config.total_steps:
+            check()
             atomic_torch_save(agent.state_dict(), ckpt)
             last_ckpt[0] = agent.step
 
     update, close = (
-        _progress(agent.config.total_steps, agent.step, f"{agent_name} {agent.config.env_id}")
+        _progress(agent.config.total_steps, agent.step, f"{plan.agent} {agent.config.env_id}")
         if show_progress
         else ((lambda n: None), (lambda: None))
     )
@@ -115,7 +213,7 @@ def run_training(
     evals = [r["eval_return"] for r in records if r.get("eval_return") is not None]
     last = records[-1] if records else {}
     summary = {
-        "agent": agent_name,
+        "agent": plan.agent,
         "config": config,
         "version": __version__,
         "final_eval_return": evals[-1] if evals else None,
@@ -127,6 +225,24 @@ def run_training(
         "updates": agent.updates,
         **param_counts(agent),
     }
+    check()
     write_json(summary_path, summary)
     agent.close()
     return summary
+
+
+def run_training(
+    agent_name: str,
+    options: dict[str, Any],
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    checkpoint_every: int | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Validate (``prepare_run``) and train one agent into ``out`` (``execute_run``); returns the summary."""
+    plan = prepare_run(
+        agent_name, options, out, resume=resume, overwrite=overwrite, checkpoint_every=checkpoint_every
+    )
+    return execute_run(plan, show_progress=show_progress)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sparse_drl.allocation import check_sparsity, erk_densities, uniform_densities
+from sparse_drl.allocation import METHODS, check_sparsity, erk_densities, uniform_densities
 from sparse_drl.masking import MASK_SUFFIX, attach_mask, is_masked, masked_names
 
 __all__ = [
@@ -23,10 +23,10 @@ __all__ = [
     "prunable_layers",
     "random_mask",
     "sparsify",
+    "subnetworks",
 ]
 
 PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-METHODS = ("erk", "uniform")
 BUDGETS = ("all", "kernels")
 
 
@@ -64,6 +64,25 @@ def random_mask(
     return flat.view(*shape).to(device) if device is not None else flat.view(*shape)
 
 
+def subnetworks(module: nn.Module, names: Sequence[str]) -> list[list[str]]:
+    """Prunable layer names grouped by sub-network, each group in registration order.
+
+    A module made of parallel networks (e.g. the critics of a multi-critic) declares them with a method
+    ``sparse_subnetworks()`` returning one tuple of submodule-name prefixes per network (``("encoders.0",
+    "heads.0")``); otherwise the whole module is one network."""
+    declare = getattr(module, "sparse_subnetworks", None)
+    if declare is None:
+        return [list(names)]
+    groups: list[list[str]] = []
+    for prefixes in declare():
+        members = [n for n in names if any(n == p or n.startswith(p + ".") for p in prefixes)]
+        groups.append(members)
+    missing = [n for n in names if not any(n in g for g in groups)]
+    if missing:
+        groups.append(missing)  # layers outside the declared networks form one more group
+    return [g for g in groups if g]
+
+
 def _resolve_dense(
     layers: dict[str, nn.Module], module: nn.Module, dense_layers: Sequence[str] | None, method: str
 ) -> list[str]:
@@ -71,8 +90,11 @@ def _resolve_dense(
     names = list(layers)
     if dense_layers is None:
         # ERK keeps first and last layers dense through its cap (upstream has no explicit rule);
-        # uniform has no such cap, so the usual convention keeps the first and last layers dense.
-        return [] if method == "erk" or len(names) < 3 else [names[0], names[-1]]
+        # uniform has no such cap, so the usual convention keeps the first and last layer of each
+        # sub-network dense.
+        if method == "erk":
+            return []
+        return [n for group in subnetworks(module, names) if len(group) >= 3 for n in (group[0], group[-1])]
     if isinstance(dense_layers, str):
         dense_layers = [dense_layers]
     all_modules = dict(module.named_modules())
@@ -100,10 +122,14 @@ def layer_densities(
     dense_layers: Sequence[str] | None = None,
     budget: str = "all",
 ) -> dict[str, float]:
-    """Target density of each prunable layer's weight (keyed ``layer.weight``), without changing ``module``.
+    """Target density of each parameter that the allocation covers, without changing ``module``.
 
-    ``budget="all"`` is upstream's ERK: every parameter (biases, LayerNorm, other layers) counts toward the
-    total and comes out dense; ``budget="kernels"`` allocates over the prunable kernels only.
+    ``method="uniform"`` and ``budget="kernels"`` cover the prunable kernels (``layer.weight``).
+    ``budget="all"`` (ERK) is upstream's: every parameter (biases, LayerNorm, other layers) enters the
+    ERK solve with score ``sum(shape)/prod(shape)`` (1 for a 1-D parameter). Usually the cap makes the
+    1-D parameters dense and the kernels absorb the budget; on small networks at high sparsity the
+    1-D parameters get density ``eps < 1`` and are pruned too, as upstream. The result then covers
+    every parameter.
     """
     s = check_sparsity(sparsity)
     if method not in METHODS:
@@ -123,10 +149,7 @@ def layer_densities(
         return uniform_densities(kernels, s, dense)
     if budget == "kernels":
         return erk_densities(kernels, s, dense)
-    shapes = {n: tuple(p.shape) for n, p in module.named_parameters()}
-    extra = [n for n in shapes if n not in kernels]
-    out = erk_densities(shapes, s, [*dense, *extra])
-    return {n: out[n] for n in kernels}
+    return erk_densities({n: tuple(p.shape) for n, p in module.named_parameters()}, s, dense)
 
 
 def sparsify(
@@ -140,11 +163,12 @@ def sparsify(
 ) -> nn.Module:
     """Prune ``module`` in place once, at random, and keep the masks fixed; returns ``module``.
 
-    ``sparsity`` is the target fraction of removed parameters (upstream ERK counts every parameter, so
-    biases and LayerNorm stay dense and the kernels absorb the budget); ``method`` is ``"erk"`` (paper's
-    default) or ``"uniform"``; ``dense_layers`` names (fnmatch patterns) of layers kept dense (default: none
-    for ERK, whose cap densifies the input and head layers; first and last layer for uniform). Each pruned
-    layer gets exactly ``round(density * numel)`` kept weights, drawn from ``seed`` and the layer's name.
+    ``sparsity`` is the target fraction of removed parameters (upstream ERK counts every parameter; the
+    cap normally keeps biases and LayerNorm dense so the kernels absorb the budget); ``method`` is
+    ``"erk"`` (paper's default) or ``"uniform"``; ``dense_layers`` names (fnmatch patterns) of layers kept
+    dense (default: none for ERK, whose cap densifies the input and head layers; for uniform the first and
+    last layer of each sub-network, see ``subnetworks``). Each pruned parameter keeps exactly
+    ``round(density * numel)`` entries, drawn from ``seed`` and the parameter's layer name.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"sparsify expects a torch.nn.Module, got {type(module).__name__}")
@@ -153,13 +177,14 @@ def sparsify(
     if is_masked(module):
         raise ValueError(f"{type(module).__name__} is already sparsified; build a fresh module to re-prune")
     densities = layer_densities(module, sparsity, method=method, dense_layers=dense_layers, budget=budget)
-    layers = prunable_layers(module)
-    for name, layer in layers.items():
-        density = densities[_join(name, "weight")]
+    modules = dict(module.named_modules())
+    for pname, density in densities.items():
         if density >= 1.0:
             continue
-        mask = random_mask(layer.weight.shape, density, layer_seed(seed, name))
-        attach_mask(layer, "weight", mask)
+        lname, _, attr = pname.rpartition(".")
+        layer = modules[lname]
+        key = lname if attr == "weight" else pname  # kernels keep their historical per-layer seed
+        attach_mask(layer, attr, random_mask(layer._parameters[attr].shape, density, layer_seed(seed, key)))
     return module
 
 
@@ -231,7 +256,7 @@ class DensityReport(dict):
 
     Attributes: ``layers`` (``LayerDensity`` rows), ``dense_params`` (all parameters),
     ``effective_params`` (all parameters minus pruned entries), ``total_density`` (over all parameters),
-    ``kernel_density`` (over prunable weights only).
+    ``kernel_density`` (over prunable kernels, parameters with >= 2 dimensions).
     """
 
     def __init__(self, layers: list[LayerDensity], dense_params: int) -> None:
@@ -240,8 +265,9 @@ class DensityReport(dict):
         self.dense_params = dense_params
         pruned = sum(row.total - row.kept for row in layers)
         self.effective_params = dense_params - pruned
-        kernels = sum(row.total for row in layers)
-        self.kernel_density = (kernels - pruned) / kernels if kernels else 1.0
+        kernels = [row for row in layers if len(row.shape) >= 2]
+        total_k = sum(row.total for row in kernels)
+        self.kernel_density = sum(row.kept for row in kernels) / total_k if total_k else 1.0
         self.total_density = self.effective_params / dense_params if dense_params else 1.0
 
     def as_dict(self) -> dict[str, object]:
@@ -270,17 +296,23 @@ class DensityReport(dict):
 
 
 def density_report(module: nn.Module) -> DensityReport:
-    """Per-layer density of every Linear/Conv weight of ``module`` (masked or not) and totals.
+    """Per-layer density of every Linear/Conv weight of ``module`` (masked or not), of any other masked
+    parameter (biases, LayerNorm pruned by ERK on tiny networks), and totals.
 
     Returns a ``DensityReport``: a dict ``{"layer.weight": density}`` with ``dense_params``,
     ``effective_params``, ``total_density`` and ``kernel_density`` attributes.
     """
     rows = []
-    for name, layer in prunable_layers(module).items():
-        weight = layer.weight
-        mask = layer._buffers.get("weight" + MASK_SUFFIX) if "weight" in masked_names(layer) else None
-        kept = int(torch.count_nonzero(mask).item()) if mask is not None else weight.numel()
-        rows.append(LayerDensity(_join(name, "weight"), tuple(weight.shape), weight.numel(), kept))
+    prunable = prunable_layers(module)
+    for lname, layer in module.named_modules():
+        attrs = list(masked_names(layer))
+        if lname in prunable and "weight" not in attrs:
+            attrs.insert(0, "weight")
+        for attr in attrs:
+            param = layer._parameters[attr]
+            mask = layer._buffers.get(attr + MASK_SUFFIX) if attr in masked_names(layer) else None
+            kept = int(torch.count_nonzero(mask).item()) if mask is not None else param.numel()
+            rows.append(LayerDensity(_join(lname, attr), tuple(param.shape), param.numel(), kept))
     return DensityReport(rows, sum(p.numel() for p in module.parameters()))
 
 

@@ -1,12 +1,15 @@
-"""Sweeps over network size x sparsity x seed: parallel processes on one machine, or Ray Tune."""
+"""Sweeps over network size x sparsity x seed: a local process pool, or Ray Tune trials."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -14,8 +17,13 @@ from typing import Any
 
 from sparse_drl.allocation import check_sparsity
 from sparse_drl.io import atomic_write_text, write_json
+from sparse_drl.rundir import check_out_path, folder_kind
+from sparse_drl.runner import prepare_run
 
-__all__ = ["SweepRun", "expand_grid", "parse_size", "run_sweep", "summarize"]
+__all__ = ["ENGINES", "SweepRun", "expand_grid", "parse_size", "run_sweep", "run_trial", "summarize"]
+
+ENGINES = ("local", "ray")
+SPEC = "sweep-config.json"
 
 TABLE_COLUMNS = [
     "name",
@@ -74,56 +82,112 @@ def expand_grid(
     return runs
 
 
-def _run_one(agent: str, run: SweepRun, out: str) -> dict[str, Any]:
+_PARENT_PID: int | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: the kernel kills this worker when its parent dies (Linux ``PR_SET_PDEATHSIG``);
+    elsewhere the pid check before every write stops it."""
+    global _PARENT_PID
+    _PARENT_PID = parent
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    _check_parent()
+
+
+def _check_parent() -> None:
+    """Exit at once (writing nothing) when the sweep process that started this worker is gone."""
+    if _PARENT_PID is not None and os.getppid() != _PARENT_PID:
+        os._exit(1)
+
+
+def run_trial(agent: str, run: SweepRun, out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Train (or resume, or skip when finished) one grid point into ``out/<run.name>``; returns its row.
+
+    The same function runs in the local engine's worker processes and inside each Ray Tune trial, so
+    both engines write identical run folders."""
     import torch
 
-    from sparse_drl.runner import run_training
+    from sparse_drl.runner import execute_run, prepare_run
 
     torch.set_num_threads(1)
-    summary = run_training(
-        agent, run.options, Path(out) / "runs" / run.name, resume=True, show_progress=False
-    )
+    plan = prepare_run(agent, run.options, Path(out) / run.name, resume=True)
+    summary = execute_run(plan, show_progress=False, guard=_check_parent)
     return {"name": run.name, "size": run.size, "sparsity": run.sparsity, "seed": run.seed, **summary}
 
 
-def _run_ray(agent: str, runs: list[SweepRun], out: str, workers: int) -> list[dict[str, Any]]:
+def _run_local(agent: str, runs: list[SweepRun], out: Path, workers: int) -> None:
+    if workers == 1:
+        for i, run in enumerate(runs, 1):
+            row = run_trial(agent, run, out)
+            print(f"[{i}/{len(runs)}] {run.name}: return {row['mean_last3_eval_return']}", flush=True)
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
+        futures = {pool.submit(run_trial, agent, run, str(out)): run for run in runs}
+        for i, fut in enumerate(as_completed(futures), 1):
+            row = fut.result()
+            print(f"[{i}/{len(runs)}] {row['name']}: return {row['mean_last3_eval_return']}", flush=True)
+
+
+def import_ray() -> Any:
+    """``ray`` with Tune, or ``ImportError`` giving the pip line."""
     try:
-        from ray import tune
-    except ImportError as err:
-        raise ImportError("the Ray backend needs the extra: pip install 'sparse-drl[ray]'") from err
-    by_name = {r.name: r for r in runs}
-    out_abs = str(Path(out).resolve())
+        import ray
+        from ray import tune  # noqa: F401
+    except ImportError:
+        raise ImportError('the Ray engine needs Ray Tune: pip install "sparse-drl[ray]"') from None
+    return ray
 
-    import ray
 
-    major, minor = (int(v) for v in ray.__version__.split(".")[:2])
-    if (major, minor) >= (2, 41):
-        report = tune.report  # the Tune-native API of recent Ray
-    else:
+def _tune_trial(config: dict[str, Any], agent: str, runs: dict[str, SweepRun], out: str) -> None:
+    """Body of one Ray Tune trial: the grid point ``config["trial"]``, written like a local run."""
+    from ray import tune
+
+    row = run_trial(agent, runs[config["trial"]], out)
+    report = getattr(tune, "report", None)
+    if report is None:  # Ray < 2.41
         from ray import train
 
         report = train.report
+    report({k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
 
-    def trainable(config: dict[str, Any]) -> None:
-        row = _run_one(agent, by_name[config["name"]], out_abs)
-        report({k: v for k, v in row.items() if isinstance(v, (int, float, str))})
 
-    tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": 1}),
-        param_space={"name": tune.grid_search(list(by_name))},
-        tune_config=tune.TuneConfig(max_concurrent_trials=workers),
-        run_config=tune.RunConfig(storage_path=str(Path(out_abs) / "ray"), name="sweep")
-        if hasattr(tune, "RunConfig")
-        else None,
-    )
-    results = tuner.fit()
-    rows = []
-    for res in results:
-        if res.error is not None:
-            raise RuntimeError(f"ray trial failed: {res.error}")
-        name = res.config["name"]
-        rows.append(_run_one(agent, by_name[name], out_abs))  # reads the finished summary (resume)
-    return rows
+def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -> None:
+    ray = import_ray()
+    from ray import tune
+
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        run_config_cls = getattr(tune, "RunConfig", None)
+        if run_config_cls is None:  # Ray < 2.41
+            from ray.train import RunConfig as run_config_cls
+        trainable = tune.with_resources(
+            tune.with_parameters(_tune_trial, agent=agent, runs={r.name: r for r in runs}, out=str(out)),
+            {"cpu": 1},
+        )
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"trial": tune.grid_search([r.name for r in runs])},
+            run_config=run_config_cls(storage_path=str(out / ".tune"), name="sweep", verbose=0),
+        )
+        results = tuner.fit()
+        failed = [r for r in results if r.error is not None]
+        if failed:
+            raise RuntimeError(f"{len(failed)} Ray Tune trial(s) failed; first: {failed[0].error}")
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,26 +224,48 @@ def run_sweep(
     seeds: list[int],
     out: str | os.PathLike[str],
     *,
+    engine: str = "local",
     workers: int = 1,
-    backend: str = "process",
+    address: str | None = None,
 ) -> dict[str, Any]:
-    """Run the grid (``backend="process"``: a process pool of ``workers``; ``"ray"``: Ray Tune) and write
-    ``out/sweep.csv`` (one row per run) and ``out/sweep.json`` (rows and per-(size, sparsity) means).
-    Finished runs are skipped on a re-run (each run resumes from its own checkpoint)."""
-    if backend not in ("process", "ray"):
-        raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers!r}")
-    runs = expand_grid(agent, base, sizes, sparsities, seeds)
+    """Run the grid and write ``out/sweep.csv`` (one row per run) and ``out/sweep.json`` (rows and
+    per-(size, sparsity) means); each grid point's run folder is ``out/<name>`` for either engine.
+
+    ``engine="local"``: a pool of ``workers`` processes that die with this process; ``"ray"``: one Ray
+    Tune trial per grid point (1 CPU each) on a new local Ray instance or the cluster at ``address``.
+    Every grid point is validated before anything is written. A re-run skips finished runs and resumes
+    unfinished ones from their checkpoints."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if address is not None and engine != "ray":
+        raise ValueError("--address applies to --engine ray only")
     out = Path(out)
+    check_out_path(out)
+    kind = folder_kind(out)
+    if kind == "other" and not (out / SPEC).exists():
+        raise ValueError(f"--out {str(out)!r} is a non-empty folder that holds no sparse-drl sweep; refusing")
+    if kind == "run":
+        raise ValueError(f"--out {str(out)!r} holds a single training run, not a sweep")
+    runs = expand_grid(agent, base, sizes, sparsities, seeds)
+    plans = {r.name: prepare_run(agent, r.options, out / r.name, resume=True) for r in runs}
+    todo = [r for r in runs if plans[r.name].mode != "done"]
+    if engine == "ray":
+        import_ray()
     out.mkdir(parents=True, exist_ok=True)
-    if backend == "ray":
-        rows = _run_ray(agent, runs, str(out), workers)
-    elif workers == 1:
-        rows = [_run_one(agent, r, str(out)) for r in runs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            rows = list(pool.map(_run_one, [agent] * len(runs), runs, [str(out)] * len(runs)))
+    spec = {"agent": agent, "base": base, "sizes": sizes, "sparsities": sparsities, "seeds": seeds}
+    write_json(out / SPEC, {"package": "sparse-drl", **spec})
+    print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already finished, engine {engine}", flush=True)
+    if todo:
+        if engine == "ray":
+            _run_ray(agent, todo, out, address)
+        else:
+            _run_local(agent, todo, out, workers)
+    rows = []
+    for r in runs:
+        summary = json.loads((out / r.name / "summary.json").read_text())
+        rows.append({"name": r.name, "size": r.size, "sparsity": r.sparsity, "seed": r.seed, **summary})
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -14,10 +14,40 @@ import numpy as np
 import torch
 from torch import nn
 
-from sparse_drl.allocation import check_sparsity
+from sparse_drl.allocation import METHODS, check_sparsity
 from sparse_drl.diagnostics import pruned_zero_fraction
+from sparse_drl.networks import ARCHS
+from sparse_drl.optim import OPTIMIZERS
 
-__all__ = ["BaseConfig", "OffPolicyAgent", "ReplayBuffer", "make_envs"]
+__all__ = ["BaseConfig", "OffPolicyAgent", "ReplayBuffer", "check_device", "check_env_id", "make_envs"]
+
+
+def check_device(device: object) -> torch.device:
+    """``device`` as a ``torch.device``; a clear error when it is malformed or not available here."""
+    try:
+        dev = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be a torch device string, got {device!r}") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} requested but MPS is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be cpu, cuda[:N] or mps, got {device!r}")
+    return dev
+
+
+def check_env_id(env_id: object) -> str:
+    """``env_id`` if Gymnasium knows it (registered id), else a clear error naming it."""
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"env_id must be a Gymnasium id string, got {env_id!r}")
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as err:
+        raise ValueError(f"unknown Gymnasium environment {env_id!r} ({err})") from None
+    return env_id
 
 
 @dataclass
@@ -63,15 +93,23 @@ class BaseConfig:
             and math.isfinite(self.replay_ratio)
         ):
             raise ValueError(f"replay_ratio must be a positive number, got {self.replay_ratio!r}")
-        try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(f"device must be a torch device string, got {self.device!r}") from err
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be finite, got {value!r}")
+            if (f.name == "lr" or f.name.endswith("_lr")) and not (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+            ):
+                raise ValueError(f"{f.name} must be a positive number, got {value!r}")
+            if f.name.endswith("sparsity"):
+                check_sparsity(value, f.name)
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
-        for f in fields(self):
-            if f.name.endswith("sparsity") and f.name != "sparsity_method":
-                check_sparsity(getattr(self, f.name), f.name)
+        for name, allowed in (("sparsity_method", METHODS), ("arch", ARCHS), ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        check_device(self.device)
+        check_env_id(self.env_id)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> BaseConfig:

@@ -96,6 +96,10 @@ class Critic(nn.Module):
         )
         self.heads = nn.ModuleList(nn.Linear(width, 1) for _ in range(num_critics))
 
+    def sparse_subnetworks(self) -> list[tuple[str, ...]]:
+        """The independent Q networks, for per-network allocation rules (``sparsify.subnetworks``)."""
+        return [(f"encoders.{i}", f"heads.{i}") for i in range(len(self.heads))]
+
     def features(self, obs: torch.Tensor, action: torch.Tensor, index: int = 0) -> torch.Tensor:
         """Encoder output of critic ``index`` (after the final LayerNorm for SimBa)."""
         return self.encoders[index](torch.cat([obs, action], dim=-1))

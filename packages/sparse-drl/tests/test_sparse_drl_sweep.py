@@ -1,0 +1,92 @@
+"""Sweeps: run-folder layout, refusal, the Ray engine's absence message, workers that die with the parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sparse_drl.cli import main
+from sparse_drl.io import read_jsonl
+
+GRID = [
+    "--agent", "dqn", "--sizes", "16x1", "--sparsities", "0", "0.5", "--seed", "0",
+    "--learning-starts", "100", "--eval-every", "100", "--log-every", "100", "--eval-episodes", "1",
+]  # fmt: skip
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    try:
+        code = main(args)
+    except SystemExit as err:
+        code = int(err.code) if isinstance(err.code, int) else 2
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_ray_engine_without_ray_gives_pip_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    out = tmp_path / "sweep"
+    code, err = run_cli(["sweep", *GRID, "--steps", "200", "--engine", "ray", "--out", str(out)], capsys)
+    assert code == 2 and len(err) == 1 and 'pip install "sparse-drl[ray]"' in err[0], err
+    assert not out.exists()
+
+
+def test_sweep_refuses_foreign_folder_and_bad_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data.csv").write_text("a,b\n")
+    code, err = run_cli(["sweep", *GRID, "--steps", "200", "--out", str(tmp_path)], capsys)
+    assert code == 2 and len(err) == 1 and "holds no sparse-drl sweep" in err[0]
+    out = tmp_path / "new"
+    for bad in (["--lr", "inf"], ["--sizes", "16"], ["--sparsities", "1.0"], ["--workers", "0"]):
+        code, err = run_cli(["sweep", *GRID, "--steps", "200", "--out", str(out), *bad], capsys)
+        assert code == 2 and len(err) == 1, (bad, err)
+        assert not out.exists()
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        out.update(int(t) for t in text)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and PR_SET_PDEATHSIG")
+def test_workers_die_with_parent_and_write_nothing_after(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "sparse_drl", "sweep", *GRID, "--steps", "50000", "--workers", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    proc = subprocess.Popen([*cmd, "--out", str(out)], env=env, stdout=subprocess.DEVNULL)
+    runs = [out / "16x1_s0_seed0", out / "16x1_s0.5_seed0"]
+    deadline = time.time() + 180
+    while time.time() < deadline and not all(read_jsonl(r / "metrics.jsonl") for r in runs):
+        time.sleep(0.2)
+    assert all(read_jsonl(r / "metrics.jsonl") for r in runs), "workers did not start writing"
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "a worker outlived its parent by more than 5 s"
+    before = {p: p.stat().st_mtime_ns for r in runs for p in r.iterdir()}
+    time.sleep(2)
+    after = {p: p.stat().st_mtime_ns for r in runs for p in r.iterdir()}
+    assert before == after
