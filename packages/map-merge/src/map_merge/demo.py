@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from map_merge.amortized import amortized_front
 from map_merge.cache import CachedEvaluator
 from map_merge.digits import DigitsProblem, build_digits_problem
 from map_merge.evaluators import MergeObjective, classification_evaluator
+from map_merge.jsonio import write_json
 from map_merge.pareto import front_quality, non_dominated
 from map_merge.sampling import grid_points, uniform_points
 from map_merge.task_vectors import task_vectors
@@ -86,13 +85,6 @@ def run_experiment(
             "coefficients": front.select([1.0] * n).tolist(),
         },
     }
-
-
-def write_json(path: Path, payload: object) -> None:
-    """Write JSON atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def run_demo(out: Path, seed: int = 0, progress: bool = True) -> dict[str, object]:

@@ -116,6 +116,31 @@ class QuadraticSurrogate:
         z = quadratic_features(c) @ self.weights
         return link_derivative(self.link, z)[:, None] * dz
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (weights, link, number of tasks, fit report)."""
+        return {"weights": self.weights.tolist(), "link": self.link, "n_tasks": self.n_tasks} | {
+            "report": vars(self.report)
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QuadraticSurrogate:
+        """Rebuild a surrogate written by ``to_dict``; raises ValueError on a malformed entry."""
+        try:
+            weights = np.asarray(data["weights"], dtype=np.float64)
+            n_tasks, link = int(data["n_tasks"]), str(data["link"])
+            report = FitReport(**data["report"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"malformed surrogate entry: {error}") from error
+        if (
+            link not in LINKS
+            or weights.shape != (n_coefficients(n_tasks),)
+            or not np.all(np.isfinite(weights))
+        ):
+            raise ValueError(
+                f"malformed surrogate entry (link {link!r}, {weights.size} weights, {n_tasks} tasks)"
+            )
+        return cls(weights, link, n_tasks, report)
+
 
 def _r2(y: np.ndarray, predicted: np.ndarray) -> float:
     total = float(np.sum((y - y.mean()) ** 2))
