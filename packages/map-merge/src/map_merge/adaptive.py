@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from map_merge.cache import CachedEvaluator
-from map_merge.front import fit_surrogates, search_front
+from map_merge.front import fit_surrogates
+from map_merge.pareto import non_dominated
 from map_merge.surrogate import (
     QuadraticSurrogate,
     link_forward,
@@ -22,7 +23,6 @@ POOL = 2048
 RESAMPLES = 24
 DROP_FRACTION = 0.25
 INITIAL_FRACTION = 0.6
-ROUND_GENERATIONS = 60
 POOR_FIT = 0.1  # out-of-sample RMSE above this fraction of a task's spread on the front -> warning
 
 
@@ -100,15 +100,10 @@ def adaptive_samples(
     while len(samples) < n_points:
         size = min(batch, n_points - len(samples))
         surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
-        front, _, _ = search_front(
-            surrogates,
-            maximize,
-            bounds,
-            min(options["n_generations"], ROUND_GENERATIONS),
-            False,
-            seed + round_index,
-        )
-        pool = np.concatenate([front, rng.uniform(bounds[0], bounds[1], size=(POOL // 4, n_tasks))])
+        pool = rng.uniform(bounds[0], bounds[1], size=(POOL, n_tasks))
+        values = np.stack([s.value(pool) for s in surrogates], axis=1)
+        front = pool[non_dominated(values, maximize)]  # the predicted front, from a random pool
+        pool = np.concatenate([front, pool[: POOL // 4]])
         on_front = np.arange(len(pool)) < len(front)
         spread = _ensemble_spread(samples, metrics, surrogates, pool, rng)
         # half the batch on the predicted front, half anywhere: most uncertain first, spaced out

@@ -122,13 +122,30 @@ class AmortizedFront:
 
 
 def fit_surrogates(
-    c: np.ndarray, y: np.ndarray, maximize: bool, link: str, fit: str
+    c: np.ndarray,
+    y: np.ndarray,
+    maximize: bool,
+    link: str,
+    fit: str,
+    sample_weights: np.ndarray | None = None,
 ) -> list[QuadraticSurrogate]:
     """One surrogate per task (column of y)."""
     return [
-        fit_surrogate(c, y[:, t], choose_link(y[:, t], maximize) if link == "auto" else link, fit)
+        fit_surrogate(
+            c, y[:, t], choose_link(y[:, t], maximize) if link == "auto" else link, fit, sample_weights
+        )
         for t in range(y.shape[1])
     ]
+
+
+def front_weights(y: np.ndarray, maximize: bool, width: float) -> np.ndarray:
+    """Sample weights exp(-d / width), d the distance of each sample's metrics (normalized per task by
+    their range) to the nearest non-dominated sample: samples near the front count most."""
+    span = np.maximum(np.ptp(y, axis=0), 1e-12)
+    z = (y - y.min(axis=0)) / span
+    front = z[non_dominated(y, maximize)]
+    distance = np.sqrt(((z[:, None, :] - front[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    return np.exp(-distance / width)
 
 
 def search_front(
