@@ -85,10 +85,6 @@ def adaptive_samples(
     """Evaluate the start design, then refine in rounds; return samples, metrics, per-round history
     (with each round's out-of-sample error measured before refitting) and warnings about the fit."""
     p = n_coefficients(n_tasks)
-    if n_points < p + 1:
-        raise ValueError(
-            f"budget={n_points} is too small for the adaptive design with {n_tasks} tasks (needs >= {p + 1})"
-        )
     bounds = options["bounds"]
     initial = min(n_points, max(p + 1, math.ceil(INITIAL_FRACTION * n_points)))
     batch = max(2, n_tasks + 1)

@@ -17,7 +17,7 @@ from map_merge.pareto import front_quality, non_dominated
 from map_merge.sampling import grid_points, uniform_points
 from map_merge.task_vectors import task_vectors
 
-GRID_LEVELS = {2: 31, 3: 11}
+GRID_LEVELS = {2: 21, 3: 9}
 DEMO_TASKS = ["parity", "at_least_5", "mod_3"]
 STAGES = 5
 
@@ -45,7 +45,7 @@ def run_experiment(
     n = len(tasks)
 
     start = time.perf_counter()
-    front = amortized_front(objective, n, maximize=True, seed=seed, n_generations=100)
+    front = amortized_front(objective, n, maximize=True, seed=seed, n_generations=40)
     map_seconds = time.perf_counter() - start
     real = np.array([objective(c) for c in front.coefficients])
     _say(stage, f"T={n}: MAP front from {front.n_evaluations} evaluations ({len(real)} points)", progress)
