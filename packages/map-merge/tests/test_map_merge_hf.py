@@ -91,51 +91,49 @@ def test_task_vectors_from_local_folders(model_folders) -> None:
         torch.testing.assert_close(merged.state_dict()[key], value)
 
 
-def test_cli_front_pick_plot_end_to_end(model_folders, tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.syspath_prepend(str(model_folders["root"]))
-    config = {
-        "base": str(model_folders["base"]),
-        "models": {"has_7": str(model_folders["has_7"]), "first_even": str(model_folders["first_even"])},
+def test_cli_front_pick_plot_end_to_end(model_folders, tmp_path, capsys) -> None:
+    root = model_folders["root"]
+    config = {  # the evaluator module sits beside the config: no PYTHONPATH needed
+        "base": "base",
+        "models": {"has_7": "has_7", "first_even": "first_even"},
         "evaluator": "hf_tasks:evaluate",
         "maximize": True,
     }
-    (tmp_path / "front.json.cfg.json").write_text(json.dumps(config))
+    (root / "run.json").write_text(json.dumps(config))
     out = tmp_path / "run"
-    assert main(["front", str(tmp_path / "front.json.cfg.json"), "--out", str(out)]) == 0
+    assert main(["front", str(root / "run.json"), "--out", str(out)]) == 0
     front = json.loads((out / "front.json").read_text())
     assert front["n_evaluations"] == 12 and len(front["coefficients"]) > 0
-    assert len((out / "evaluations.jsonl").read_text().splitlines()) == 12
+    lines = (out / "evaluations.jsonl").read_text().splitlines()
+    assert len(lines) == 13 and "context" in json.loads(lines[0])  # header + 12 evaluations
     assert (out / "front.png").stat().st_size > 0
 
-    assert (
-        main(
-            [
-                "pick",
-                "--front",
-                str(out / "front.json"),
-                "--preference",
-                "1",
-                "1",
-                "--out",
-                str(tmp_path / "merged"),
-                "--reevaluate",
-            ]
-        )
-        == 0
-    )
-    pick = json.loads((tmp_path / "merged" / "pick.json").read_text())
-    assert set(pick["real"]) == {"has_7", "first_even"}
+    pick = ["pick", "--front", str(out / "front.json"), "--preference", "1", "1", "--out"]
+    assert main([*pick, str(tmp_path / "merged"), "--reevaluate"]) == 2
+    assert "--reevaluate needs --config" in capsys.readouterr().err
+    assert not (tmp_path / "merged").exists()
+    assert main([*pick, str(tmp_path / "merged"), "--reevaluate", "--config", str(root / "run.json")]) == 0
+    pick_result = json.loads((tmp_path / "merged" / "pick.json").read_text())
+    assert set(pick_result["real"]) == {"has_7", "first_even"}
     merged = transformers.BertForSequenceClassification.from_pretrained(
         tmp_path / "merged", local_files_only=True
     )
     expected = task_vectors(
-        config["base"], [config["models"]["has_7"], config["models"]["first_even"]]
-    ).merged_state_dict(pick["coefficients"])
+        model_folders["base"], [model_folders["has_7"], model_folders["first_even"]]
+    ).merged_state_dict(pick_result["coefficients"])
     for key, value in merged.state_dict().items():
         torch.testing.assert_close(value, expected[key])
 
     assert main(["plot", "--front", str(out / "front.json"), "--out", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "front.png").is_file()
+
+    # the same folder with another model set: the cache is refused, nothing is reused
+    swapped = config | {"models": {"has_7": "first_even", "first_even": "has_7"}}
+    (root / "swapped.json").write_text(json.dumps(swapped))
+    before = (out / "front.json").read_bytes()
+    assert main(["front", str(root / "swapped.json"), "--out", str(out)]) == 2
+    assert "holds evaluations of another run" in capsys.readouterr().err
+    assert (out / "front.json").read_bytes() == before
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys) -> None:

@@ -1,9 +1,10 @@
 """Model merging with an amortized Pareto front (MAP): quadratic surrogates, Bayesian and nested variants."""
 
-from map_merge.amortized import METHODS, AmortizedFront, amortized_front
+from map_merge.amortized import METHODS, amortized_front
 from map_merge.cache import CachedEvaluator
 from map_merge.checkpoints import CheckpointError, load_state_dict
 from map_merge.evaluators import MergeObjective, classification_evaluator
+from map_merge.front import AmortizedFront
 from map_merge.merge import dare, stream_merge, task_arithmetic, ties
 from map_merge.pareto import (
     front_quality,

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from map_merge.cache import CachedEvaluator
+from map_merge.front import fit_surrogates
 from map_merge.sampling import initial_points
 from map_merge.surrogate import n_coefficients
 
@@ -75,8 +76,6 @@ def bayesian_samples(
     Total evaluations = initial + (ITERATIONS - 1) * update. Residuals are squared errors normalised by
     each task's variance and summed over tasks, so one new point serves every task's surrogate.
     """
-    from map_merge.amortized import fit_surrogates
-
     if n_tasks < 2:
         raise ValueError("Bayesian MAP needs at least 2 tasks")
     p = n_coefficients(n_tasks)

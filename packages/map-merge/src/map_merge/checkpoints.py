@@ -86,7 +86,21 @@ class SafetensorsFile:
         except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as error:
             self._file.close()
             raise CheckpointError(f"cannot read safetensors header of {path}: {error}") from error
+        if not isinstance(header, dict):
+            self._file.close()
+            raise CheckpointError(
+                f"{path}: the safetensors header is a JSON {type(header).__name__}, not an object"
+            )
         header.pop("__metadata__", None)
+        for key, entry in header.items():
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("shape"), list)
+                and isinstance(entry.get("data_offsets"), list)
+                and len(entry["data_offsets"]) == 2
+            ):
+                self._file.close()
+                raise CheckpointError(f"{path}: malformed safetensors header entry {key!r}")
         self.entries: dict[str, dict] = header
         self._data_start = 8 + length
 
@@ -142,6 +156,10 @@ class TensorReader:
             return self._files[key].meta(key)
         tensor = self._tensors[key]
         return tensor.dtype, tuple(tensor.shape)
+
+    def metas(self) -> dict[str, tuple[torch.dtype, tuple[int, ...]]]:
+        """dtype and shape of every tensor, in file order."""
+        return {key: self.meta(key) for key in self.keys()}
 
     def close(self) -> None:
         """Release open files."""

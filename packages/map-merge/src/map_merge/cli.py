@@ -9,6 +9,8 @@ from pathlib import Path
 
 from map_merge import __version__
 
+RAY_MISSING = 'the Ray engine needs Ray: pip install "map-merge[ray]"'
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``map-merge`` command."""
@@ -18,73 +20,129 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    front = sub.add_parser("front", help="evaluate, fit surrogates and write the amortized front (resumable)")
+    front = sub.add_parser(
+        "front",
+        help="evaluate, fit surrogates and write the amortized front (resumable)",
+        description="Evaluate merges, fit the surrogates and write OUT/front.json (resumable: evaluations "
+        "are cached in OUT/evaluations.jsonl, keyed by the models' and evaluator's fingerprints).",
+    )
     front.add_argument("config", type=Path, help="YAML or JSON config (see README)")
     front.add_argument("--out", type=Path, required=True, help="output folder")
     front.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
     front.add_argument("--method", choices=["map", "bayesian", "nested"], help="overrides the config")
+    front.add_argument(
+        "--design", choices=["adaptive", "paper"], help="sampling design (overrides the config)"
+    )
     front.add_argument("--budget", type=int, help="real evaluations (overrides the config)")
+    front.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="where merges are evaluated"
+    )
+    front.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    front.add_argument("--workers", type=int, default=None, help="Ray actors (default: the cluster's CPUs)")
 
-    pick = sub.add_parser("pick", help="preference -> coefficients -> merged model on disk")
+    pick = sub.add_parser(
+        "pick",
+        help="preference -> coefficients -> merged model on disk",
+        description="Choose the front's coefficients for a preference and stream the merge to disk.",
+    )
     pick.add_argument("--front", type=Path, required=True, help="front.json written by `map-merge front`")
     pick.add_argument("--preference", type=float, nargs="+", required=True, help="one weight per task")
     pick.add_argument("--out", type=Path, required=True, help="folder for model.safetensors and its card")
-    pick.add_argument("--reevaluate", action="store_true", help="also evaluate the chosen merge for real")
-    pick.add_argument("--seed", type=int, default=0, help="unused: picking is deterministic")
+    pick.add_argument(
+        "--reevaluate", action="store_true", help="also evaluate the chosen merge for real (needs --config)"
+    )
+    pick.add_argument("--config", type=Path, help="the run's config: its evaluator re-evaluates the pick")
 
-    plot = sub.add_parser("plot", help="plot a front: 2-D, 3-D or parallel coordinates")
+    plot = sub.add_parser(
+        "plot", help="plot a front: 2-D, 3-D or parallel coordinates", description="Plot a front.json."
+    )
     plot.add_argument("--front", type=Path, required=True, help="front.json")
     plot.add_argument("--out", type=Path, required=True, help="output folder")
-    plot.add_argument("--seed", type=int, default=0, help="unused: plotting is deterministic")
 
-    demo = sub.add_parser("demo", help="MAP vs grid vs random on real fine-tuned digits models (minutes)")
+    demo = sub.add_parser(
+        "demo",
+        help="MAP vs grid vs random on real fine-tuned digits models",
+        description="MAP against a brute-force grid and random sampling on real models fine-tuned from a "
+        "pre-trained digits trunk: writes demo.json, experiment JSON files and front plots to OUT.",
+    )
     demo.add_argument("--out", type=Path, default=Path("map-merge-demo"), help="output folder")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
 
 
-def _write_json(path: Path, payload: object) -> None:
-    from map_merge.demo import write_json
+def check_out_dir(path: Path) -> None:
+    """A folder we may create: none of it or its parents is a regular file."""
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"--out {path}: {parent} is a file, not a folder")
 
-    write_json(path, payload)
+
+def _objective(config, engine: str = "local", address: str | None = None, workers: int | None = None):
+    """The evaluate callable of a config: local MergeObjective, or Ray actors that each load the models once."""
+    if engine == "ray":
+        from map_merge.scaleout import RayObjective
+
+        return RayObjective(config, address=address, n_workers=workers)
+    from map_merge.config import build_module, import_object
+    from map_merge.evaluators import MergeObjective
+    from map_merge.task_vectors import task_vectors
+
+    evaluator = import_object(config.evaluator, config.root)
+    vectors = task_vectors(config.base, config.models)
+    return MergeObjective(build_module(config), vectors, evaluator)
 
 
 def run_front(args: argparse.Namespace) -> int:
     """`map-merge front`: evaluations cached in OUT/evaluations.jsonl, front in OUT/front.json."""
     from map_merge.amortized import amortized_front
-    from map_merge.config import build_module, import_object, read_config
-    from map_merge.evaluators import MergeObjective
-    from map_merge.task_vectors import task_vectors
+    from map_merge.config import read_config, run_context
+    from map_merge.jsonio import write_json
 
     config = read_config(args.config)
-    for key in ("seed", "method", "budget"):
+    for key in ("seed", "method", "design", "budget"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
-    args.out.mkdir(parents=True, exist_ok=True)
-    vectors = task_vectors(config.base, config.models)
-    objective = MergeObjective(build_module(config), vectors, import_object(config.evaluator))
+    if config.budget is not None and config.budget < 1:
+        raise ValueError(f"--budget must be positive, got {config.budget}")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be positive, got {args.workers}")
+    check_out_dir(args.out)
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError as error:
+            raise ImportError(RAY_MISSING) from error
+    context = run_context(config)
+    objective = _objective(config, args.engine, args.address, args.workers)
     front = amortized_front(
         objective,
-        vectors.n_tasks,
+        len(config.models),
         maximize=config.maximize,
         method=config.method,
+        design=config.design,
         budget=config.budget,
         seed=config.seed,
         link=config.link,
         bounds=(config.bounds[0], config.bounds[1]),
         preference=config.preference,
         cache=args.out / "evaluations.jsonl",
+        cache_context=context,
         progress=True,
     )
-    payload = {"version": __version__, "config": vars(config), "tasks": vectors.task_names, **front.to_dict()}
-    _write_json(args.out / "front.json", payload)
+    tasks = list(config.models)
+    payload = {"version": __version__, "config": vars(config), "context": context, "tasks": tasks}
+    payload |= front.to_dict()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "front.json", payload)
     print(
         f"{len(front.coefficients)} front points from {front.n_evaluations} evaluations -> {args.out / 'front.json'}"
     )
     for row in front.fit_report():
         print(
-            f"  {vectors.task_names[row['task']]}: R^2 {row['r2']:.3f}, LOO RMSE {row['loo_rmse']:.4f} ({row['fit']}, {row['link']})"
+            f"  {tasks[row['task']]}: R^2 {row['r2']:.3f}, LOO RMSE {row['loo_rmse']:.4f} ({row['fit']}, {row['link']})"
         )
+    for warning in front.warnings:
+        print(f"warning: {warning}")
     try:
         from map_merge.plots import plot_front_file
 
@@ -97,34 +155,44 @@ def run_front(args: argparse.Namespace) -> int:
 def _load_front(path: Path) -> dict:
     if not path.is_file():
         raise ValueError(f"front file not found: {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a front.json: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict) or "tasks" not in data:
+        raise ValueError(f"{path} is not a front.json written by `map-merge front`")
+    return data
 
 
 def run_pick(args: argparse.Namespace) -> int:
     """`map-merge pick`: choose c for a preference and stream the merge to OUT/model.safetensors."""
-    import numpy as np
-
-    from map_merge.amortized import AmortizedFront
+    from map_merge.front import AmortizedFront
+    from map_merge.jsonio import write_json
     from map_merge.merge import stream_merge
 
+    if args.reevaluate and args.config is None:
+        raise ValueError("--reevaluate needs --config: the run's own config names the evaluator to call")
+    check_out_dir(args.out)
     data = _load_front(args.front)
-    front = AmortizedFront(
-        np.array(data["coefficients"]),
-        np.array(data["predicted"]),
-        data["n_evaluations"],
-        data["maximize"],
-        data["method"],
-        np.array(data["samples"]),
-        np.array(data["sample_metrics"]),
-    )
-    c = front.select(args.preference)
-    predicted = front.predicted[np.flatnonzero(np.all(front.coefficients == c, axis=1))[0]]
-    tasks = data["tasks"]
+    front = AmortizedFront.from_dict(data)
+    index = front.select_index(args.preference)
+    c, predicted = front.coefficients[index], front.predicted[index]
+    tasks = list(data["tasks"])
+    config = data["config"]
+    objective = None
+    if args.reevaluate:
+        from map_merge.config import read_config, run_context
+
+        own = read_config(args.config)
+        if run_context(own) != data.get("context"):
+            raise ValueError(
+                f"--config {args.config} is not this run's config (its models or evaluator differ)"
+            )
+        objective = _objective(own)
     metadata = {
         "preference": json.dumps(args.preference),
         "predicted": json.dumps(dict(zip(tasks, predicted.tolist(), strict=True))),
     }
-    config = data["config"]
     target = stream_merge(
         config["base"], [config["models"][t] for t in tasks], c, args.out, metadata=metadata
     )
@@ -133,27 +201,23 @@ def run_pick(args: argparse.Namespace) -> int:
         "predicted": dict(zip(tasks, predicted.tolist(), strict=True)),
         "weights": str(target),
     }
-    if args.reevaluate:
-        from map_merge.config import FrontConfig, build_module, import_object
-        from map_merge.evaluators import MergeObjective
-        from map_merge.task_vectors import task_vectors
-
-        cfg = FrontConfig(**config)
-        objective = MergeObjective(
-            build_module(cfg), task_vectors(cfg.base, cfg.models), import_object(cfg.evaluator)
-        )
+    if objective is not None:
         result["real"] = dict(zip(tasks, objective(c).tolist(), strict=True))
-    _write_json(args.out / "pick.json", result)
+    write_json(args.out / "pick.json", result)
     print(json.dumps(result, indent=2))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
     """`map-merge plot`: the front (predicted) with the real evaluated samples."""
+    from map_merge.front import AmortizedFront
     from map_merge.plots import plot_front_file
 
+    check_out_dir(args.out)
+    data = _load_front(args.front)
+    AmortizedFront.from_dict(data)  # validate before creating anything
     args.out.mkdir(parents=True, exist_ok=True)
-    print(plot_front_file(_load_front(args.front), args.out / "front.png"))
+    print(plot_front_file(data, args.out / "front.png"))
     return 0
 
 
@@ -161,6 +225,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """`map-merge demo`."""
     from map_merge.demo import run_demo as demo
 
+    check_out_dir(args.out)
     summary = demo(args.out, seed=args.seed)
     print(summary["key_figure"])
     return 0
@@ -172,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"front": run_front, "pick": run_pick, "plot": run_plot, "demo": run_demo}
     try:
         return handlers[args.command](args)
-    except (ValueError, KeyError, ImportError) as error:
-        print(f"map-merge {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, KeyError, ImportError, OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"map-merge {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from map_merge.amortized import METHODS
+from map_merge.amortized import DESIGNS, METHODS
+from map_merge.cache import callable_fingerprint, file_digest
+from map_merge.checkpoints import weight_files
 
 
 @dataclass
 class FrontConfig:
-    """What `map-merge front` reads from YAML or JSON. Paths are relative to the config file."""
+    """What `map-merge front` reads from YAML or JSON. Paths are relative to the config file; evaluator
+    and model factory modules are looked up beside the config file first (``root``)."""
 
     base: str
     models: dict[str, str]
@@ -23,31 +26,81 @@ class FrontConfig:
     model: str | None = None
     maximize: bool = True
     method: str = "map"
+    design: str = "adaptive"
     budget: int | None = None
     seed: int = 0
     link: str = "auto"
     bounds: list[float] = field(default_factory=lambda: [0.0, 1.0])
     preference: list[float] | None = None
+    root: str = "."
 
 
-def read_config(path: str | Path) -> FrontConfig:
-    """Load and check a config file; errors name the bad key or value."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
+def _load_mapping(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError as error:
-            raise ImportError("YAML configs need PyYAML: pip install pyyaml (or use JSON)") from error
-        raw = yaml.safe_load(text)
+            raise ImportError(
+                'YAML configs need PyYAML: pip install "map-merge[yaml]" (or use JSON)'
+            ) from error
+        try:
+            raw = yaml.safe_load(text)  # plain data only: tags such as !!python/object are refused
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
     else:
-        raw = json.loads(text)
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON: {error}") from error
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: the config must be a mapping")
-    known = set(FrontConfig.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
+    return raw
+
+
+def _check_types(config: FrontConfig, path: Path) -> None:
+    def bad(key: str, expected: str) -> ValueError:
+        return ValueError(f"{path}: {key} must be {expected}, got {getattr(config, key)!r}")
+
+    if not isinstance(config.base, str):
+        raise bad("base", "a path")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in config.models.items()):
+        raise bad("models", "a mapping of task names to paths")
+    for key in ("evaluator", "model"):
+        value = getattr(config, key)
+        if value is not None and (not isinstance(value, str) or ":" not in value):
+            raise bad(key, "'module:attribute'")
+    if not isinstance(config.maximize, bool):
+        raise bad("maximize", "true or false")
+    if config.method not in METHODS:
+        raise bad("method", f"one of {METHODS}")
+    if config.design not in DESIGNS:
+        raise bad("design", f"one of {DESIGNS}")
+    if config.budget is not None and (isinstance(config.budget, bool) or not isinstance(config.budget, int)):
+        raise bad("budget", "an integer or null")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int):
+        raise bad("seed", "an integer")
+    numbers = config.bounds if isinstance(config.bounds, list) else [None]
+    if len(numbers) != 2 or not all(
+        isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in numbers
+    ):
+        raise bad("bounds", "two finite numbers [low, high]")
+    if config.preference is not None and not (
+        isinstance(config.preference, list)
+        and len(config.preference) == len(config.models)
+        and all(isinstance(p, (int, float)) and math.isfinite(p) and p >= 0 for p in config.preference)
+    ):
+        raise bad("preference", f"{len(config.models)} finite non-negative numbers")
+
+
+def read_config(path: str | Path) -> FrontConfig:
+    """Load and check a config file; errors (ValueError) name the bad key or value."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    raw = _load_mapping(path)
+    known = set(FrontConfig.__dataclass_fields__) - {"root"}
+    unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ValueError(f"{path}: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
     for key in ("base", "models", "evaluator"):
@@ -56,9 +109,9 @@ def read_config(path: str | Path) -> FrontConfig:
     if not isinstance(raw["models"], dict) or len(raw["models"]) < 2:
         raise ValueError(f"{path}: 'models' must map at least two task names to model paths")
     config = FrontConfig(**raw)
-    if config.method not in METHODS:
-        raise ValueError(f"{path}: method {config.method!r} is not one of {METHODS}")
-    root = path.parent
+    _check_types(config, path)
+    root = path.parent.resolve()
+    config.root = str(root)
     config.base = str((root / config.base).resolve())
     config.models = {task: str((root / p).resolve()) for task, p in config.models.items()}
     for name, model_path in [("base", config.base), *config.models.items()]:
@@ -67,21 +120,28 @@ def read_config(path: str | Path) -> FrontConfig:
     return config
 
 
-def import_object(reference: str) -> Callable:
-    """Import ``"package.module:attribute"`` (a plain import: nothing from the config is evaluated)."""
+def import_object(reference: str, root: str | Path | None = None) -> Callable:
+    """Import ``"package.module:attribute"``, looking in folder ``root`` (the config's) first, then on
+    sys.path. A plain import: nothing from the config is evaluated."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"expected 'module:attribute', got {reference!r}")
+    added = root is not None and str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
     try:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import {reference!r}: {error}") from error
+    finally:
+        if added:
+            sys.path.remove(str(root))
 
 
-def build_module(config: FrontConfig) -> torch.nn.Module:
+def build_module(config: FrontConfig):  # -> torch.nn.Module
     """The module the merges are loaded into: ``model`` factory if given, else the base's HF architecture."""
     if config.model is not None:
-        return import_object(config.model)()
+        return import_object(config.model, config.root)()
     config_file = Path(config.base) / "config.json"
     if not config_file.is_file():
         raise ValueError(
@@ -92,3 +152,20 @@ def build_module(config: FrontConfig) -> torch.nn.Module:
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or ["AutoModel"]
     model_class = getattr(transformers, architectures[0])
     return model_class.from_pretrained(config.base, local_files_only=True)
+
+
+def run_context(config: FrontConfig) -> dict[str, object]:
+    """Everything that determines a run's evaluations, for the cache: digests of every weight file, the
+    evaluator's and model factory's identity (name and source digest)."""
+
+    def files(path: str) -> list[str]:
+        return [f"{f.name}:{f.stat().st_size}:{file_digest(f)}" for f in weight_files(path)]
+
+    return {
+        "base": files(config.base),
+        "models": {task: files(p) for task, p in config.models.items()},
+        "evaluator": callable_fingerprint(import_object(config.evaluator, config.root)),
+        "model": None
+        if config.model is None
+        else callable_fingerprint(import_object(config.model, config.root)),
+    }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from map_merge.cache import callable_fingerprint
 from map_merge.task_vectors import TaskVectors
 
 ModelEvaluator = Callable[[torch.nn.Module], Mapping[str, float]]
@@ -34,10 +36,22 @@ class MergeObjective:
         if missing:
             raise ValueError(f"the module has no entry {missing[0]!r} of the task vectors")
 
+    def fingerprint(self) -> dict[str, object]:
+        """What determines this objective's results, for the evaluation cache: digests of the base and of
+        every task vector, the task names, the module's class and the evaluator's identity."""
+        digest = hashlib.blake2b(digest_size=16)
+        for tensor in (self.vectors.flat_base, self.vectors.flat_vectors):
+            digest.update(tensor.contiguous().view(-1).view(torch.uint8).numpy().data)
+        return {
+            "weights": digest.hexdigest(),
+            "tasks": self.task_names,
+            "module": f"{type(self.module).__module__}.{type(self.module).__qualname__}",
+            "evaluator": callable_fingerprint(self.evaluator),
+        }
+
     def __call__(self, c: np.ndarray) -> np.ndarray:
-        self.vectors.load_into(
-            self.module, torch.as_tensor(np.asarray(c), dtype=self.vectors.flat_vectors.dtype)
-        )
+        """Metrics (T,) of the merge with coefficients c (T,)."""
+        self.vectors.load_into(self.module, np.asarray(c, dtype=np.float64))
         self.module.eval()
         with torch.no_grad():
             metrics = self.evaluator(self.module)

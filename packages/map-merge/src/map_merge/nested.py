@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from map_merge.cache import CachedEvaluator
+from map_merge.front import AmortizedFront, fit_surrogates, search_front
 from map_merge.sampling import initial_points
 
 POINTS_PER_MERGE = 20
@@ -50,8 +51,6 @@ def nested_front(
 
     The last merge's 2-D surrogates are fitted per task, so the returned front covers all T metrics.
     """
-    from map_merge.amortized import AmortizedFront, fit_surrogates, search_front
-
     if n_tasks < 2:
         raise ValueError("Nested MAP needs at least 2 tasks")
     points = POINTS_PER_MERGE if budget is None else max(6, budget // (n_tasks - 1))

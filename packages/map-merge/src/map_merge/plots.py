@@ -25,7 +25,12 @@ def plot_fronts(
     plt = _pyplot()
     n_tasks = next(iter(fronts.values())).shape[1]
     names = task_names or [f"task {t}" for t in range(n_tasks)]
-    styles = {"grid": dict(s=6, c="0.75"), "grid front": dict(s=18, c="k", marker="s")}
+    styles = {
+        "grid": dict(s=6, c="0.75"),
+        "grid front": dict(s=18, c="k", marker="s"),
+        "MAP predicted": dict(s=16, facecolors="none", edgecolors="C0", zorder=2),
+        "samples (real)": dict(s=30, c="C3", marker="x", zorder=3),
+    }
     if n_tasks <= 3:
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d" if n_tasks == 3 else None)
@@ -70,9 +75,9 @@ def plot_experiment(result: dict, path: str | Path) -> Path:
 
 def plot_front_file(data: dict, path: str | Path) -> Path:
     """Plot a front.json payload: predicted front and the real evaluated samples."""
-    fronts = {
-        "samples (real)": np.array(data["sample_metrics"]),
+    fronts = {  # predicted first (hollow), real samples drawn on top so none is hidden
         "MAP predicted": np.array(data["predicted"]),
+        "samples (real)": np.array(data["sample_metrics"]),
     }
     title = f"{data['method']}: {len(data['predicted'])} front points, {data['n_evaluations']} evaluations"
     return plot_fronts(fronts, path, data.get("tasks"), title)

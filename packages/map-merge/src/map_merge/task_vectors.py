@@ -1,32 +1,67 @@
-"""Task vectors v_t = theta_t - theta_base over the floating-point entries of matching state dicts."""
+"""Task vectors v_t = theta_t - theta_base over the floating-point entries of matching state dicts, and the
+one merge primitive theta(c) = base + sum_t c_t v_t that in-memory and streamed merges share."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
 from map_merge.checkpoints import CheckpointError, StateDict, WeightsSource, load_state_dict
 
+Meta = Mapping[str, tuple[torch.dtype, tuple[int, ...]]]
 
-def is_mergeable(tensor: torch.Tensor) -> bool:
+
+def is_mergeable(dtype: torch.dtype) -> bool:
     """Only floating-point tensors are merged; integer and boolean buffers are kept from the base."""
-    return tensor.is_floating_point()
+    return dtype.is_floating_point
 
 
-def check_compatible(base: StateDict, other: StateDict, name: str) -> None:
-    """Raise CheckpointError naming the first key or shape that differs between two state dicts."""
-    for key in base:
+def state_meta(state: Mapping[str, torch.Tensor]) -> dict[str, tuple[torch.dtype, tuple[int, ...]]]:
+    """dtype and shape of every entry of a state dict."""
+    return {key: (value.dtype, tuple(value.shape)) for key, value in state.items()}
+
+
+def check_like_base(base: Meta, other: Meta, name: str) -> None:
+    """Raise CheckpointError naming the first key, shape or dtype of ``other`` that differs from the base.
+
+    Missing and extra keys are both errors; linear in the number of tensors.
+    """
+    for key, (dtype, shape) in base.items():
         if key not in other:
             raise CheckpointError(f"{name}: key {key!r} of the base model is missing")
-        if tuple(other[key].shape) != tuple(base[key].shape):
+        other_dtype, other_shape = other[key]
+        if tuple(other_shape) != tuple(shape):
             raise CheckpointError(
-                f"{name}: shape of {key!r} is {tuple(other[key].shape)}, base has {tuple(base[key].shape)}"
+                f"{name}: shape of {key!r} is {tuple(other_shape)}, base has {tuple(shape)}"
             )
-    extra = [key for key in other if key not in base]
-    if extra:
-        raise CheckpointError(f"{name}: key {extra[0]!r} is not in the base model")
+        if other_dtype != dtype:
+            raise CheckpointError(f"{name}: dtype of {key!r} is {other_dtype}, base has {dtype}")
+    if len(other) != len(base):
+        extra = next(key for key in other if key not in base)
+        raise CheckpointError(f"{name}: key {extra!r} is not in the base model")
+
+
+def check_coefficients(
+    values: Sequence[float] | torch.Tensor, n_tasks: int, what: str = "coefficients"
+) -> torch.Tensor:
+    """Coefficients (or weights) as a float32 tensor of shape (T,); ValueError unless all are finite."""
+    try:
+        c = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{what} must be {n_tasks} numbers: {error}") from error
+    if c.shape != (n_tasks,):
+        raise ValueError(f"{what} must have shape ({n_tasks},), got {tuple(c.shape)}")
+    if not torch.isfinite(c).all():
+        raise ValueError(f"{what} must be finite, got {c.tolist()}")
+    return c.to(torch.float32)
+
+
+def merge_into(out: torch.Tensor, base: torch.Tensor, deltas: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """out = base + deltas^T c for flat float32 ``base`` (n,), ``deltas`` (T, n) and ``c`` (T,): one pass,
+    no temporary. The single merge primitive of ``TaskVectors`` and ``stream_merge``."""
+    return torch.addmv(base, deltas.T, c, out=out)
 
 
 @dataclass
@@ -42,6 +77,15 @@ class TaskVectors:
     flat_base: torch.Tensor
     flat_vectors: torch.Tensor
     task_names: list[str]
+    slices: list[slice] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.slices:
+            offset = 0
+            for key in self.keys:
+                n = self.base[key].numel()
+                self.slices.append(slice(offset, offset + n))
+                offset += n
 
     @property
     def n_tasks(self) -> int:
@@ -53,47 +97,50 @@ class TaskVectors:
         return self.flat_vectors.norm(dim=1)
 
     def merged_flat(self, coefficients: Sequence[float] | torch.Tensor) -> torch.Tensor:
-        """theta(c) = base + sum_t c_t v_t over the mergeable entries, flattened."""
-        c = torch.as_tensor(coefficients, dtype=self.flat_vectors.dtype)
-        if c.shape != (self.n_tasks,):
-            raise ValueError(f"coefficients must have shape ({self.n_tasks},), got {tuple(c.shape)}")
-        if not torch.isfinite(c).all():
-            raise ValueError(f"coefficients must be finite, got {c.tolist()}")
-        return torch.addmv(self.flat_base, self.flat_vectors.T, c)
+        """theta(c) = base + sum_t c_t v_t over the mergeable entries, flattened (a new tensor)."""
+        c = check_coefficients(coefficients, self.n_tasks).to(self.flat_vectors.dtype)
+        out = torch.empty_like(self.flat_base)
+        for part in self.slices:
+            merge_into(out[part], self.flat_base[part], self.flat_vectors[:, part], c)
+        return out
 
     def merged_state_dict(self, coefficients: Sequence[float] | torch.Tensor) -> StateDict:
         """The full merged state dict for coefficient vector c (non-float entries from the base)."""
         flat = self.merged_flat(coefficients)
         merged = dict(self.base)
-        offset = 0
-        for key in self.keys:
+        for key, part in zip(self.keys, self.slices, strict=True):
             tensor = self.base[key]
-            merged[key] = flat[offset : offset + tensor.numel()].view(tensor.shape).to(tensor.dtype)
-            offset += tensor.numel()
+            merged[key] = flat[part].view(tensor.shape).to(tensor.dtype)
         return merged
 
     def load_into(
         self, module: torch.nn.Module, coefficients: Sequence[float] | torch.Tensor
     ) -> torch.nn.Module:
-        """Copy theta(c) into a module in place (no new allocation per parameter) and return it."""
-        flat = self.merged_flat(coefficients)
-        state = module.state_dict()
-        offset = 0
+        """Rewrite theta(c) into a module's parameters in place, tensor by tensor from the base and the
+        task vectors (no full-size allocation: each parameter is written once), and return the module."""
+        c = check_coefficients(coefficients, self.n_tasks).to(self.flat_vectors.dtype)
+        state = module.state_dict(keep_vars=True)
         with torch.no_grad():
-            for key in self.keys:
-                target = state[key]
-                target.copy_(flat[offset : offset + target.numel()].view(target.shape))
-                offset += target.numel()
+            for key, part in zip(self.keys, self.slices, strict=True):
+                target = state[key].data
+                if target.dtype == self.flat_base.dtype and target.is_contiguous():
+                    merge_into(target.view(-1), self.flat_base[part], self.flat_vectors[:, part], c)
+                else:
+                    merged = merge_into(
+                        torch.empty(part.stop - part.start, dtype=self.flat_base.dtype),
+                        self.flat_base[part],
+                        self.flat_vectors[:, part],
+                        c,
+                    )
+                    target.copy_(merged.view(target.shape))
         return module
 
     def vector(self, task: int) -> StateDict:
         """Task vector t as a state dict of the mergeable entries."""
-        out, offset = {}, 0
-        for key in self.keys:
-            n = self.base[key].numel()
-            out[key] = self.flat_vectors[task, offset : offset + n].view(self.base[key].shape)
-            offset += n
-        return out
+        return {
+            key: self.flat_vectors[task, part].view(self.base[key].shape)
+            for key, part in zip(self.keys, self.slices, strict=True)
+        }
 
 
 def task_vectors(
@@ -102,20 +149,26 @@ def task_vectors(
     *,
     dtype: torch.dtype = torch.float32,
 ) -> TaskVectors:
-    """Load a base and fine-tuned models (modules, state dicts, files or local HF folders) as task vectors."""
+    """Load a base and fine-tuned models (modules, state dicts, files or local HF folders) as task vectors.
+
+    Every fine-tuned model must have exactly the base's keys, shapes and dtypes (``check_like_base``).
+    """
     named = (
         dict(finetuned) if isinstance(finetuned, dict) else {f"task_{i}": m for i, m in enumerate(finetuned)}
     )
     if not named:
         raise ValueError("at least one fine-tuned model is needed")
     base_state = load_state_dict(base)
-    keys = [k for k, v in base_state.items() if is_mergeable(v)]
+    base_meta = state_meta(base_state)
+    keys = [k for k, v in base_state.items() if is_mergeable(v.dtype)]
     if not keys:
         raise CheckpointError("the base model has no floating-point tensors to merge")
     flat_base = torch.cat([base_state[k].reshape(-1).to(dtype) for k in keys])
-    vectors = []
-    for name, source in named.items():
+    vectors = torch.empty((len(named), flat_base.numel()), dtype=dtype)
+    for row, (name, source) in enumerate(named.items()):
         state = load_state_dict(source)
-        check_compatible(base_state, state, name)
-        vectors.append(torch.cat([state[k].reshape(-1).to(dtype) for k in keys]) - flat_base)
-    return TaskVectors(base_state, keys, flat_base, torch.stack(vectors), list(named))
+        check_like_base(base_meta, state_meta(state), name)
+        torch.cat([state[k].reshape(-1).to(dtype) for k in keys], out=vectors[row])
+        vectors[row].sub_(flat_base)
+        del state
+    return TaskVectors(base_state, keys, flat_base, vectors, list(named))

@@ -1,0 +1,135 @@
+"""The adaptive design of MAP: a space-filling start that holds the base point (c = 0), the one-hot points
+and small coefficient sums, then rounds that evaluate where the surrogates are least certain on and near
+their predicted front, each round's new points measuring the surrogates' out-of-sample error first."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from map_merge.cache import CachedEvaluator
+from map_merge.front import fit_surrogates
+from map_merge.pareto import non_dominated
+from map_merge.surrogate import (
+    QuadraticSurrogate,
+    link_forward,
+    link_inverse,
+    n_coefficients,
+    quadratic_features,
+)
+
+POOL = 2048
+RESAMPLES = 24
+DROP_FRACTION = 0.25
+INITIAL_FRACTION = 0.6
+POOR_FIT = 0.1  # out-of-sample RMSE above this fraction of a task's spread on the front -> warning
+
+
+def _maximin(pool: np.ndarray, chosen: np.ndarray, n: int, scale: np.ndarray | None = None) -> np.ndarray:
+    """Greedily take n rows of ``pool`` each farthest from everything chosen so far (weighted by ``scale``)."""
+    picked = []
+    distance = np.sqrt(((pool[:, None, :] - chosen[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    weight = np.ones(len(pool)) if scale is None else scale
+    for _ in range(n):
+        index = int(np.argmax(distance * weight))
+        picked.append(pool[index])
+        distance = np.minimum(distance, np.sqrt(((pool - pool[index]) ** 2).sum(axis=1)))
+    return np.array(picked).reshape(n, pool.shape[1])
+
+
+def start_points(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, float]) -> np.ndarray:
+    """c = 0 (when inside the bounds), the one-hot points, then maximin picks from a pool that is half
+    uniform over the box and half small sums (Dirichlet directions scaled to sums in [0, high])."""
+    low, high = bounds
+    rng = np.random.default_rng(seed)
+    fixed = [np.clip(np.zeros(n_tasks), low, high)]
+    fixed += [np.clip(np.eye(n_tasks)[t] * high, low, high) for t in range(n_tasks)]
+    fixed_points = np.unique(np.array(fixed), axis=0)[:n_points]
+    half = POOL // 2
+    box = rng.uniform(low, high, size=(half, n_tasks))
+    small = rng.dirichlet(np.ones(n_tasks), size=POOL - half) * rng.uniform(0, high, size=(POOL - half, 1))
+    pool = np.clip(np.concatenate([box, small]), low, high)
+    rest = max(0, n_points - len(fixed_points))
+    return np.concatenate([fixed_points, _maximin(pool, fixed_points, rest)])
+
+
+def _ensemble_spread(
+    c: np.ndarray, y: np.ndarray, surrogates: list[QuadraticSurrogate], points: np.ndarray, rng
+) -> np.ndarray:
+    """Std over resampled refits (each dropping 25% of the samples) of every task's prediction at
+    ``points``, divided by the task's sample spread and summed over tasks: (N,)."""
+    features, probe = quadratic_features(c), quadratic_features(points)
+    keep_n = max(features.shape[1], math.ceil((1 - DROP_FRACTION) * len(c)))
+    total = np.zeros(len(points))
+    for t, surrogate in enumerate(surrogates):
+        target = link_inverse(surrogate.link, y[:, t])
+        predictions = []
+        for _ in range(RESAMPLES):
+            rows = rng.choice(len(c), size=keep_n, replace=False)
+            weights = np.linalg.lstsq(features[rows], target[rows], rcond=None)[0]
+            predictions.append(link_forward(surrogate.link, probe @ weights))
+        total += np.std(predictions, axis=0) / max(float(np.ptp(y[:, t])), 1e-12)
+    return total
+
+
+def adaptive_samples(
+    evaluator: CachedEvaluator,
+    n_tasks: int,
+    maximize: bool,
+    n_points: int,
+    seed: int,
+    progress: bool,
+    options: dict,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]], list[str]]:
+    """Evaluate the start design, then refine in rounds; return samples, metrics, per-round history
+    (with each round's out-of-sample error measured before refitting) and warnings about the fit."""
+    p = n_coefficients(n_tasks)
+    bounds = options["bounds"]
+    initial = min(n_points, max(p + 1, math.ceil(INITIAL_FRACTION * n_points)))
+    batch = max(2, n_tasks + 1)
+    rng = np.random.default_rng(seed)
+    samples = start_points(n_tasks, initial, seed, bounds)
+    metrics = evaluator.many(samples, progress=progress, desc="start design")
+    history: list[dict[str, float]] = []
+    round_index = 0
+    while len(samples) < n_points:
+        size = min(batch, n_points - len(samples))
+        surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
+        pool = rng.uniform(bounds[0], bounds[1], size=(POOL, n_tasks))
+        values = np.stack([s.value(pool) for s in surrogates], axis=1)
+        front = pool[non_dominated(values, maximize)]  # the predicted front, from a random pool
+        pool = np.concatenate([front, pool[: POOL // 4]])
+        on_front = np.arange(len(pool)) < len(front)
+        spread = _ensemble_spread(samples, metrics, surrogates, pool, rng)
+        # half the batch on the predicted front, half anywhere: most uncertain first, spaced out
+        n_front = min(len(front), (size + 1) // 2)
+        chosen = (
+            _maximin(pool[on_front], samples, n_front, spread[on_front] + 1e-12)
+            if n_front
+            else np.empty((0, n_tasks))
+        )
+        everywhere = _maximin(pool, np.concatenate([samples, chosen]), size - n_front, spread + 1e-12)
+        new = np.concatenate([chosen, everywhere])
+        predicted = np.stack([s.value(new) for s in surrogates], axis=1)
+        real = evaluator.many(new, progress=progress, desc=f"round {round_index + 1}")
+        history.append(
+            {
+                "round": round_index,
+                "n_evaluations": len(samples) + len(new),
+                "out_of_sample_rmse": float(np.sqrt(np.mean((predicted - real) ** 2))),
+            }
+        )
+        samples, metrics = np.concatenate([samples, new]), np.concatenate([metrics, real])
+        round_index += 1
+    warnings = []
+    if history:
+        last = history[-1]["out_of_sample_rmse"]
+        spread_front = float(np.mean(np.ptp(metrics, axis=0)))
+        if last > POOR_FIT * max(spread_front, 1e-12):
+            warnings.append(
+                f"surrogate error on the last round's new points is {last:.3g} "
+                f"({100 * last / max(spread_front, 1e-12):.0f}% of the metrics' spread): the predicted front "
+                "may promise more than the models deliver; re-evaluate picks or raise the budget"
+            )
+    return samples, metrics, history, warnings
