@@ -88,6 +88,19 @@ def _add_train_parsers(sub: Any) -> None:
     tr.add_argument("--checkpoint-every", type=int, default=5, help="iterations between checkpoints")
     tr.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     tr.add_argument("--no-plots", action="store_true", help="skip learning_curve.png")
+    tr.add_argument(
+        "--engine",
+        choices=["local", "rllib", "ray"],
+        default="local",
+        help="local: the built-in trainer (default); rllib (alias ray): RLlib PPO on Ray (pip install "
+        "'rice-n[ray]'), same run folder",
+    )
+    tr.add_argument(
+        "--num-env-runners", type=int, default=0, help="rllib: Ray sampling actors (0: in-process)"
+    )
+    tr.add_argument(
+        "--address", default=None, help="rllib: an existing Ray cluster (default: a local instance)"
+    )
 
     ev = sub.add_parser(
         "evaluate",
@@ -157,9 +170,28 @@ def _train(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             seed=args.seed,
         )
-        result = train(
-            config, args.out, resume=args.resume, device=args.device, checkpoint_every=args.checkpoint_every
-        )
+        if args.engine == "local" and (args.address or args.num_env_runners):
+            raise ValueError("--address and --num-env-runners need --engine rllib")
+        if args.engine == "local":
+            result = train(
+                config,
+                args.out,
+                resume=args.resume,
+                device=args.device,
+                checkpoint_every=args.checkpoint_every,
+            )
+        else:
+            from rice_n.train.rllib import train_on_ray
+
+            result = train_on_ray(
+                config,
+                args.out,
+                resume=args.resume,
+                num_env_runners=args.num_env_runners,
+                address=args.address,
+                checkpoint_every=args.checkpoint_every,
+                device=args.device,
+            )
     except (PolicyError, ValueError) as exc:
         print(f"rice-n train: error: {exc}", file=sys.stderr)
         return 2
