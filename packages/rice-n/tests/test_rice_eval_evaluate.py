@@ -84,7 +84,7 @@ def test_cli_errors_name_the_bad_value(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["evaluate", "--policy", str(tmp_path / "missing"), "--out", str(tmp_path / "e")]) == 2
     assert "missing" in capsys.readouterr().err
     assert main(["evaluate", "--policy", "random", "--out", str(tmp_path), "--episodes", "0"]) == 2
-    assert "episodes must be a positive integer, got 0" in capsys.readouterr().err
+    assert "--episodes must be >= 1, got 0" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path), "--preset", "sac"]) == 2
     assert "unknown preset 'sac'" in capsys.readouterr().err
     assert main(["compare", "nowhere", "--out", str(tmp_path)]) == 2

@@ -8,10 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from rice_n import __version__
-from rice_n._io import write_json_atomic
+from rice_n._io import OutputError, output_dir, write_json_atomic
 from rice_n.batch import BatchRiceEnv
 from rice_n.metrics import hypervolume
 from rice_n.simulate import NAMED_POLICIES, policy_fractions, simulate, write_outputs
+
+DEMO_EPISODES = 200
+#: What a previous demo leaves in its folder (a folder holding one of these may be reused).
+DEMO_MARKERS = ("demo.json", "run", "business-as-usual", "moderate")
+
+
+def check_demo_dir(out: Path) -> None:
+    """Refuse an ``out`` that is a file, lies under one, or holds something other than a previous demo."""
+    from rice_n._io import check_output_dir
+
+    try:
+        check_output_dir(out, DEMO_MARKERS, "rice-n demo", overwrite=True)
+    except OutputError as exc:
+        raise OutputError(str(exc)) from None
 
 
 def _fixed_policies(out: Path, seed: int) -> dict[str, dict[str, Any]]:
@@ -33,7 +47,7 @@ def _train_and_evaluate(out: Path, seed: int, episodes: int, eval_episodes: int)
     from rice_n.train import preset, train
 
     t0 = time.perf_counter()
-    result = train(preset("ppo", episodes=episodes, seed=seed), out / "run")
+    result = train(preset("ppo", episodes=episodes, seed=seed), out / "run", overwrite=True)
     train_s = time.perf_counter() - t0
     plot_learning_curve(result.history, out / "run")
     trained = evaluate_policy(out / "run", episodes=eval_episodes, seed=seed)
@@ -44,9 +58,15 @@ def _train_and_evaluate(out: Path, seed: int, episodes: int, eval_episodes: int)
     return {"trained": ev, "random": rnd, "train_seconds": train_s, "history": result.history}
 
 
-def run_demo(out: Path, seed: int = 0, episodes: int = 200, eval_episodes: int = 10) -> int:
+def run_demo(out: Path, seed: int = 0, episodes: int | None = None, eval_episodes: int = 10) -> int:
     """Train, evaluate and report; write ``out/demo.json`` (``key_figure``: trained vs random)."""
-    out.mkdir(parents=True, exist_ok=True)
+    episodes = DEMO_EPISODES if episodes is None else episodes
+    check_demo_dir(out)
+    with output_dir(out):
+        return _run_demo(out, seed, episodes, eval_episodes)
+
+
+def _run_demo(out: Path, seed: int, episodes: int, eval_episodes: int) -> int:
     fixed = _fixed_policies(out, seed)
     summary: dict[str, Any] = {"policies": fixed, "seed": seed, "rice_n_version": __version__}
     try:

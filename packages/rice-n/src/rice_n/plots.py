@@ -21,6 +21,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def have_matplotlib() -> bool:
+    """True when matplotlib can be imported (the PNG plots need it: ``pip install 'rice-n[plot]'``)."""
+    return _pyplot() is not None
+
+
 def _save(fig: Any, path: Path) -> None:
     import io
 

@@ -25,16 +25,27 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rice_n import __version__
-from rice_n._io import write_json_atomic
+from rice_n._io import output_dir, write_json_atomic
+from rice_n.protocols import protocol_spec
 from rice_n.train.config import TrainConfig
 from rice_n.train.policy import ObsSplit, SharedPolicy
 from rice_n.train.rllib_env import INFO_KEY, RiceMultiAgentEnv
 from rice_n.train.rllib_module import MaskedSharedPolicyModule
-from rice_n.train.runner import CONFIG_FILE, METRICS_FILE, TrainResult, _progress, _write_metrics, env_info
+from rice_n.train.runfolder import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    check_run_folder,
+    discard_run,
+    read_metrics,
+    read_saved_config,
+    remove_temp_files,
+)
+from rice_n.train.runner import TrainResult, _progress, _write_metrics, env_info
 from rice_n.train.store import CHECKPOINT_FILE, PolicyError, save_policy
 
 #: The RLlib checkpoint folder of a run, and the run state saved inside it.
 RLLIB_CHECKPOINT = "rllib-checkpoint"
+TMP_CHECKPOINT, OLD_CHECKPOINT = ".checkpoint.rllib-tmp", ".checkpoint.rllib-old"
 STATE_FILE = "rice_n_state.json"
 #: The one module all regions share.
 MODULE_ID = "regions"
@@ -60,7 +71,7 @@ class EpisodeMetrics(RLlibCallback):
 
 def env_facts(config: TrainConfig) -> tuple[RiceMultiAgentEnv, dict[str, Any], ObsSplit]:
     """The env of a run, its facts for ``config.json`` / ``policy.json``, and its observation split."""
-    env = RiceMultiAgentEnv({"protocol": config.protocol, "mode": config.mode})
+    env = RiceMultiAgentEnv({"protocol": protocol_spec(config.protocol), "mode": config.mode})
     batch = env.pz.batch
     return env, env_info(batch, config), ObsSplit.from_env(batch)
 
@@ -82,7 +93,11 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
     agent_steps = config.num_envs * batch.episode_length * batch.n_agents
     model = {"split": [split.n_agents, split.shared_dim, split.private_dim], "hidden": list(config.hidden)}
     spec = RLModuleSpec(module_class=MaskedSharedPolicyModule, model_config=model)
-    env_config = {"protocol": config.protocol, "mode": config.mode, "stage_dims": config.stage_dims}
+    env_config = {
+        "protocol": protocol_spec(config.protocol),
+        "mode": config.mode,
+        "stage_dims": config.stage_dims,
+    }
     return (
         PPOConfig()
         .environment(RiceMultiAgentEnv, env_config=env_config, disable_env_checking=True)
@@ -121,24 +136,28 @@ def check_config(config: TrainConfig, num_env_runners: int) -> None:
         raise ValueError(f"--num-env-runners must be an integer >= 0, got {num_env_runners!r}")
 
 
-def _read_history(path: Path, keep: int) -> list[dict[str, Any]]:
-    """The first ``keep`` rows of metrics.jsonl (a torn last line is dropped)."""
-    rows: list[dict[str, Any]] = []
-    if path.is_file():
-        for line in path.read_text().splitlines()[:keep]:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows
+def _checkpoint_dir(out: Path) -> Path | None:
+    """The finished RLlib checkpoint of ``out`` (the previous one if a swap was interrupted), or None."""
+    for path in (out / RLLIB_CHECKPOINT, out / OLD_CHECKPOINT):
+        if path.is_dir():
+            return path
+    return None
 
 
-def load_state(out: Path, config: TrainConfig) -> dict[str, Any]:
-    """The saved progress of an RLlib run in ``out`` (PolicyError if missing, foreign or other config)."""
-    ckpt = out / RLLIB_CHECKPOINT
-    if not ckpt.is_dir():
-        other = " (a built-in run: resume it with --engine local)" if (out / CHECKPOINT_FILE).exists() else ""
-        raise PolicyError(f"no RLlib checkpoint at {str(ckpt)!r}{other}")
+def check_resume(out: Path, config: TrainConfig) -> tuple[dict[str, int] | None, list[dict[str, Any]]]:
+    """Validate an RLlib run to continue; returns its counters (None: no checkpoint yet) and metrics rows.
+
+    PolicyError when config.json or the checkpoint is missing, foreign or of another config.
+    """
+    try:
+        TrainConfig.from_dict(read_saved_config(out))
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"{str(out / CONFIG_FILE)!r} holds no valid training config: {exc}") from None
+    ckpt = _checkpoint_dir(out)
+    if ckpt is None:
+        if (out / CHECKPOINT_FILE).exists():
+            raise PolicyError(f"{str(out)!r} is a run of the built-in trainer: resume it with --engine local")
+        return None, []
     try:
         state = json.loads((ckpt / STATE_FILE).read_text())
         saved = TrainConfig.from_dict(state["config"])
@@ -147,16 +166,21 @@ def load_state(out: Path, config: TrainConfig) -> dict[str, Any]:
         raise PolicyError(f"RLlib checkpoint {str(ckpt)!r} is not a rice-n checkpoint: {exc}") from None
     if saved.replace(episodes=config.episodes) != config:
         raise PolicyError(
-            f"checkpoint {str(ckpt)!r} was written with another config; resume needs the same options "
-            f"(only --episodes may change): saved {saved.to_dict()}"
+            f"run {str(out)!r} was written with another config; resume needs the same options (only "
+            f"--episodes may change): saved {saved.to_dict()}"
         )
-    return counters
+    history = read_metrics(out / METRICS_FILE)
+    if len(history) < counters["iteration"]:
+        raise PolicyError(
+            f"{out / METRICS_FILE} has fewer lines than the checkpoint's {counters['iteration']}"
+        )
+    return counters, history[: counters["iteration"]]
 
 
 def _save_checkpoint(algo: Any, out: Path, config: TrainConfig, counters: dict[str, int]) -> None:
     """Write the algorithm state to a temp folder, then swap it in (a finished checkpoint is only
-    replaced by a finished one; a crash between the renames leaves ``.checkpoint.rllib-old``)."""
-    tmp, old, final = out / ".checkpoint.rllib-tmp", out / ".checkpoint.rllib-old", out / RLLIB_CHECKPOINT
+    replaced by a finished one; a crash between the renames leaves the previous one as OLD_CHECKPOINT)."""
+    tmp, old, final = out / TMP_CHECKPOINT, out / OLD_CHECKPOINT, out / RLLIB_CHECKPOINT
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp.resolve()))
     write_json_atomic(
@@ -169,13 +193,19 @@ def _save_checkpoint(algo: Any, out: Path, config: TrainConfig, counters: dict[s
     shutil.rmtree(old, ignore_errors=True)
 
 
-def recover_checkpoint(out: Path) -> None:
-    """Before a resume: finish an interrupted swap and remove stale temp folders."""
-    old, final = out / ".checkpoint.rllib-old", out / RLLIB_CHECKPOINT
-    if old.is_dir() and not final.exists():
+def _clean(out: Path, resume: bool) -> None:
+    """Before training into a folder that holds a run: on resume finish an interrupted checkpoint swap
+    and drop stale temp files; otherwise (overwrite) discard the run, RLlib checkpoint included."""
+    old, final = out / OLD_CHECKPOINT, out / RLLIB_CHECKPOINT
+    if resume and old.is_dir() and not final.exists():
         old.rename(final)
-    for stale in out.glob(".checkpoint.*"):
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(out / TMP_CHECKPOINT, ignore_errors=True)
+    remove_temp_files(out)
+    if not resume:
+        discard_run(out)
+        shutil.rmtree(final, ignore_errors=True)
 
 
 def export_policy(algo: Any, split: ObsSplit, nvec: Any, hidden: tuple[int, ...]) -> SharedPolicy:
@@ -230,12 +260,6 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     return True
 
 
-def holds_run(out: Path) -> bool:
-    """Whether ``out`` holds a run (of either engine)."""
-    names = (CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, RLLIB_CHECKPOINT, ".checkpoint.rllib-old")
-    return any((out / name).exists() for name in names)
-
-
 class _Run:
     """What a checkpoint needs besides the algorithm: the run folder, config, counters and env facts."""
 
@@ -261,44 +285,44 @@ def train_rllib(
     checkpoint_every: int = 5,
     progress: bool = True,
     stop_after: int | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train with RLlib on the connected Ray instance (see :func:`connect`); write the run folder ``out``.
 
-    ``out`` must be empty or missing, unless ``resume`` (continue the RLlib run there; from scratch when
-    it has no checkpoint yet). ``stop_after`` ends the run after that many iterations (tests of resume).
+    The built-in trainer's folder contract: a folder holding a run is refused unless ``resume`` (continue
+    the RLlib run; from scratch when it has no checkpoint yet) or ``overwrite``; everything is checked
+    before the folder is created or changed. ``stop_after`` ends the run after that many iterations.
     """
     check_config(config, num_env_runners)
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
     out = Path(out)
-    if not resume and holds_run(out):
-        raise PolicyError(f"{str(out)!r} already holds a run; pass --resume to continue it")
-    run = _Run(out, config, {"iteration": 0, "episodes": 0, "env_steps": 0})
-    if resume and holds_run(out):
-        recover_checkpoint(out)
-        run.counters = load_state(out, config)
-        run.history = _read_history(out / METRICS_FILE, run.counters["iteration"])
-        if len(run.history) != run.counters["iteration"]:
-            raise PolicyError(f"{out / METRICS_FILE} has fewer lines than the checkpoint's iterations")
+    config_dict = config.to_dict()
+    has_run = check_run_folder(out, resume, overwrite)
+    counters, history = check_resume(out, config) if (resume and has_run) else (None, [])
+    run = _Run(out, config, counters or {"iteration": 0, "episodes": 0, "env_steps": 0})
+    run.history = history
     algo = ppo_config(config, num_env_runners).build_algo()
     try:
-        if run.counters["iteration"]:
-            algo.restore_from_path(str((out / RLLIB_CHECKPOINT).resolve()))
-        out.mkdir(parents=True, exist_ok=True)
-        _write_metrics(out / METRICS_FILE, run.history)
-        write_json_atomic(
-            out / CONFIG_FILE,
-            {
-                "config": config.to_dict(),
-                "seed": config.seed,
-                "env": run.info,
-                "device": "cpu",
-                "engine": "rllib",
-                "num_env_runners": num_env_runners,
-                "ray_version": ray.__version__,
-                "rice_n_version": __version__,
-            },
-        )
+        with output_dir(out):
+            if has_run:
+                _clean(out, resume)
+            if counters is not None:
+                algo.restore_from_path(str((out / RLLIB_CHECKPOINT).resolve()))
+            _write_metrics(out / METRICS_FILE, run.history)
+            write_json_atomic(
+                out / CONFIG_FILE,
+                {
+                    "config": config_dict,
+                    "seed": config.seed,
+                    "env": run.info,
+                    "device": "cpu",
+                    "engine": "rllib",
+                    "num_env_runners": num_env_runners,
+                    "ray_version": ray.__version__,
+                    "rice_n_version": __version__,
+                },
+            )
         policy = _loop(algo, run, checkpoint_every, progress, stop_after)
     finally:
         algo.stop()
