@@ -80,6 +80,10 @@ def test_rllib_run_folder_is_a_builtin_run_and_resumes(ray_session: Any, tmp_pat
     assert not (run / ".checkpoint.rllib-tmp").exists()
     builtin = train(preset("ppo", episodes=2, **SMALL), tmp_path / "builtin", progress=False)
     assert set(rows[0]) == set(builtin.history[0])
+    with pytest.raises(ValueError, match="resume it with --engine rllib"):
+        train(config, run, resume=True, progress=False)
+    with pytest.raises(ValueError, match="resume it with --engine local"):
+        train_rllib(config, tmp_path / "builtin", resume=True, progress=False)
     assert all(r["masked_actions"] == 0 for r in rows)
     meta = json.loads((run / "config.json").read_text())
     assert meta["engine"] == "rllib" and meta["config"] == config.to_dict()

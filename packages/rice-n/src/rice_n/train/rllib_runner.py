@@ -34,6 +34,7 @@ from rice_n.train.rllib_module import MaskedSharedPolicyModule
 from rice_n.train.runfolder import (
     CONFIG_FILE,
     METRICS_FILE,
+    RLLIB_CHECKPOINT,
     check_run_folder,
     discard_run,
     read_metrics,
@@ -43,8 +44,7 @@ from rice_n.train.runfolder import (
 from rice_n.train.runner import TrainResult, _progress, _write_metrics, env_info
 from rice_n.train.store import CHECKPOINT_FILE, PolicyError, save_policy
 
-#: The RLlib checkpoint folder of a run, and the run state saved inside it.
-RLLIB_CHECKPOINT = "rllib-checkpoint"
+#: Temp folders of a checkpoint swap, and the run state saved inside the checkpoint.
 TMP_CHECKPOINT, OLD_CHECKPOINT = ".checkpoint.rllib-tmp", ".checkpoint.rllib-old"
 STATE_FILE = "rice_n_state.json"
 #: The one module all regions share.

@@ -17,6 +17,8 @@ from rice_n.train.store import CHECKPOINT_FILE, POLICY_FILE, POLICY_META, Policy
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
 CURVE_FILE = "learning_curve.png"
+#: The checkpoint folder of a run of ``--engine rllib`` (see :mod:`rice_n.train.rllib_runner`).
+RLLIB_CHECKPOINT = "rllib-checkpoint"
 #: Files that mark a folder as a rice-n training run.
 RUN_FILES = (CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, POLICY_FILE, POLICY_META)
 

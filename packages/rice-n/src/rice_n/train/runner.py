@@ -31,6 +31,7 @@ from rice_n.train.rollout import collect
 from rice_n.train.runfolder import (
     CONFIG_FILE,
     METRICS_FILE,
+    RLLIB_CHECKPOINT,
     check_run_folder,
     discard_run,
     read_metrics,
@@ -107,6 +108,8 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
 def _check_resume(out: Path, config: TrainConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Validate a run to continue: its config.json, checkpoint and metrics; returns (checkpoint, rows)."""
     saved = read_saved_config(out)
+    if (out / RLLIB_CHECKPOINT).exists():
+        raise PolicyError(f"{str(out)!r} is a run of --engine rllib: resume it with --engine rllib")
     try:
         saved_cfg = TrainConfig.from_dict(saved)
     except (TypeError, ValueError) as exc:
