@@ -41,7 +41,8 @@ def test_evaluate_random_writes_simulate_keys(tmp_path: Path) -> None:
     assert data["climate_index"] == pytest.approx(
         (data["temperature_rise"] - 7.006738662719727) / (1.2506777048110962 - 7.006738662719727)
     )
-    assert len(res.trajectory["year"]) == 20 and res.trajectory["year"][-1] == 2115
+    assert len(res.trajectory["year"]) == 21 and res.trajectory["year"][0] == 2015  # as simulate
+    assert res.trajectory["year"][-1] == 2115
     assert "evaluation.png" in payload["plots"] and (tmp_path / "evaluation.png").stat().st_size > 0
     assert set(METRIC_KEYS) <= set(data)
 
@@ -97,4 +98,4 @@ def test_cli_evaluate_random_with_negotiation(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "metrics.json").read_text())
     assert data["config"]["protocol"] == "bilateral" and data["masked_actions"] == 0
     rows = (tmp_path / "trajectory.csv").read_text().splitlines()
-    assert len(rows) == 21 and rows[-1].startswith("2115")
+    assert len(rows) == 22 and rows[1].startswith("2015") and rows[-1].startswith("2115")

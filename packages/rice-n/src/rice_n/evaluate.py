@@ -159,7 +159,7 @@ def evaluate_actor(
     protocol = resolve_protocol(protocol)
     env = BatchRiceEnv(num_envs=episodes, protocol=protocol, mode=mode, record=True)
     m, masked = run_episodes(env, actor)
-    states = _activity_states(env)[1:]
+    states = _activity_states(env)  # t = 0 (2015) included, as in rice-n simulate
     traj: dict[str, list[float]] = {"year": [], **{k: [] for k in TRAJECTORY_KEYS}}
     mit, sav = [], []
     for s in states:
