@@ -7,7 +7,7 @@ policy FC [256, 256], 20 lockstep episodes per iteration), without and with bila
 
 Prints (and with --out writes) a JSON object. torch runs on one thread (``--threads``). On a shared
 machine the wall time depends on the other load; ``cpu_s`` (CPU time of this process) is the figure of
-one core. Targets of the issue: 300 episodes < 60 s without negotiation, < 5 min with. Upstream (facts
+one core. Target (issue 16): 300 episodes with bilateral negotiation in at most 60 s on a quiet machine. Upstream (facts
 file, section 5, Colab notebook, RLlib on one CPU worker): 300 episodes about 6 min without negotiation,
 about 33 min with.
 """

@@ -1,14 +1,19 @@
-"""Benchmark of rice-n: single-env steps/s, batched episode-steps/s, memory of the batch env.
+"""Benchmark of rice-n, side by side with upstream's env: env steps per CPU-second, in fresh processes.
 
-    python benchmarks/rice-n.py                  # full run (about a minute)
-    python benchmarks/rice-n.py --quick          # fewer repeats
-    python benchmarks/rice-n.py --out bench.json
+    python benchmarks/rice-n.py                                   # rice-n only
+    python benchmarks/rice-n.py --upstream /path/to/climate-cooperation-competition \\
+        --upstream-python /path/to/py-with-numpy1.26-and-gym/bin/python
+    python benchmarks/rice-n.py --quick --out bench.json
 
-Prints (and with --out writes) a JSON object. Every rate is the best of several repeats, given both per
-wall-clock second and per CPU-second of this process (``*_per_cpu_s``): on a shared machine the wall
-rate depends on the other load, the CPU rate is the per-core figure. Upstream's Python env runs about
-31 env steps/s on one core (facts file, section 5); the issue's targets are >= 3,000 single-env steps/s
-and >= 200,000 episode-steps/s with 1,024 episodes.
+Method: every measurement runs in a fresh Python process with one BLAS/OpenMP thread, playing whole
+episodes (reset included) with fixed random actions (levels drawn once from a seeded generator; accept
+dims 0/1), for at least ``--min-cpu`` CPU-seconds. The processes of all measurements are interleaved
+round by round (``--rounds``, default 3) and the median is reported. Rates are per CPU-second of the
+measuring process (the one-core figure; on a shared machine the wall rate depends on the other load),
+and the load average is recorded before and after. Upstream's env (``rice.py`` of
+mila-iqia/climate-cooperation-competition, main @ 148ed85) is imported from ``--upstream PATH``; it needs
+numpy < 2 and gym, so give it an interpreter that has them with ``--upstream-python`` (default: this
+one). No upstream code is part of this repository.
 """
 
 from __future__ import annotations
@@ -16,142 +21,159 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import numpy as np
-
-import rice_n
-
 N = 27
 
+#: The measurement a worker process runs: name -> (what, protocol, episodes per batch).
+CASES: dict[str, tuple[str, str, int]] = {
+    "upstream-none": ("upstream", "none", 1),
+    "upstream-bilateral": ("upstream", "bilateral", 1),
+    "parallel_env-none": ("parallel", "none", 1),
+    "parallel_env-bilateral": ("parallel", "bilateral", 1),
+    "batch1-none": ("batch", "none", 1),
+    "batch1-bilateral": ("batch", "bilateral", 1),
+    "batch1024-no-obs": ("batch-noobs", "none", 1024),
+    "batch1024-no-obs-int8": ("batch-noobs-int8", "none", 1024),
+    "batch1024-obs": ("batch", "none", 1024),
+}
 
-def best_rate(run_episode: Callable[[], int], repeats: int, per: int = 1) -> dict[str, float]:
-    """Best (steps * per) / second over ``repeats`` calls of ``run_episode`` (which returns its steps)."""
-    best_wall = best_cpu = float("inf")
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        steps = run_episode()
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        best_wall, best_cpu = min(best_wall, wall / steps), min(best_cpu, max(cpu, 1e-9) / steps)
-    return {"per_wall_s": per / best_wall, "per_cpu_s": per / best_cpu}
-
-
-def bench_parallel_env(repeats: int) -> dict[str, float]:
-    """PettingZoo ParallelEnv, 27 agents, dict actions and observations (masks included)."""
-    env = rice_n.parallel_env()
-    rng = np.random.default_rng(0)
-    actions = {f"region_{i}": rng.integers(0, 10, 57) for i in range(N)}
-
-    def episode() -> int:
-        env.reset()
-        steps = 0
-        while env.agents:
-            env.step(actions)
-            steps += 1
-        return steps
-
-    return best_rate(episode, repeats)
-
-
-def bench_batch(
-    num_envs: int, repeats: int, observe: bool, backend: str = "numpy", dtype: Any = None
-) -> dict:
-    """BatchRiceEnv: episode-steps/s with integer actions (B, 27, 57)."""
-    env = rice_n.BatchRiceEnv(num_envs=num_envs, observe=observe, backend=backend)
-    rng = np.random.default_rng(0)
-    acts = rng.integers(0, 10, (num_envs, N, 57), dtype=dtype or np.int64)
-    if backend == "torch":
-        import torch
-
-        torch.set_num_threads(1)
-        acts = torch.as_tensor(acts)
-
-    def episode() -> int:
-        env.reset()
-        for _ in range(env.episode_length):
-            env.step(acts)
-        return env.episode_length
-
-    return best_rate(episode, repeats, per=num_envs)
-
-
-def state_bytes(env: rice_n.BatchRiceEnv) -> int:
-    """Bytes held by the env's current state arrays."""
-    return int(sum(getattr(v, "nbytes", 0) for v in vars(env.state).values()))
-
-
-def bench_memory(num_envs: int) -> dict[str, Any]:
-    """State size and traced peak of a 20-step episode (no history kept unless record=True)."""
-    env = rice_n.BatchRiceEnv(num_envs=num_envs, observe=False)
-    acts = np.random.default_rng(0).integers(0, 10, (num_envs, N, 57))
+UPSTREAM_WORKER = r"""
+import json, os, sys, time
+import numpy as np
+path, negotiate, min_cpu = sys.argv[1], sys.argv[2] == "bilateral", float(sys.argv[3])
+sys.path.insert(0, path)
+os.chdir(path)
+from rice import Rice
+env = Rice(negotiation_on=negotiate)
+rng = np.random.default_rng(0)
+acts = {i: rng.integers(0, env.action_space[i].nvec) for i in range(env.num_agents)}
+steps, c0, w0 = 0, time.process_time(), time.perf_counter()
+while time.process_time() - c0 < min_cpu:
     env.reset()
-    tracemalloc.start()
-    for _ in range(env.episode_length):
-        env.step(acts)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {
-        "num_envs": num_envs,
-        "state_mib": state_bytes(env) / 2**20,
-        "peak_traced_mib_during_episode": peak / 2**20,
-        "history_len_without_record": len(env.history),
-    }
+    done = {"__all__": False}
+    while not done["__all__"]:
+        _, _, done, _ = env.step(acts)
+        steps += 1
+print(json.dumps({"steps": steps, "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}))
+"""
 
 
-def index_bounds() -> dict[str, float]:
-    """Upstream's two index-bound runs (savings 1.0 / mitigation 1.0)."""
-    out = {}
-    for name, slot in (("worst_climate", 0), ("best_climate", 1)):
-        env = rice_n.BatchRiceEnv(num_envs=1, observe=False)
-        env.reset()
-        f = np.zeros((1, N, 57))
-        f[..., slot] = 1.0
-        for _ in range(20):
-            env.step_unchecked(f)
-        m = env.episode_metrics()
-        out[name] = {
-            "temperature_rise": float(m["temperature_rise"][0]),
-            "gross_output": float(m["gross_output"][0]),
-        }
-    return out
+def run_worker(case: str, min_cpu: float) -> dict[str, float]:
+    """Measure one case in this process (the ``--worker`` mode): steps, CPU and wall seconds."""
+    import numpy as np
+
+    import rice_n
+
+    what, protocol, batch = CASES[case]
+    rng = np.random.default_rng(0)
+    if what == "parallel":
+        env = rice_n.parallel_env(protocol=protocol)
+        acts = {a: rng.integers(0, env.action_space(a).nvec) for a in env.possible_agents}
+
+        def episode() -> int:
+            env.reset()
+            n = 0
+            while env.agents:
+                env.step(acts)
+                n += 1
+            return n
+
+    else:
+        benv = rice_n.BatchRiceEnv(num_envs=batch, protocol=protocol, observe=what == "batch")
+        dtype = np.int8 if what.endswith("int8") else np.int64
+        arr = rng.integers(0, benv.action_nvec, (batch, N, benv.n_actions)).astype(dtype)
+
+        def episode() -> int:
+            benv.reset()
+            for _ in range(benv.episode_length):
+                benv.step(arr)
+            return benv.episode_length * batch
+
+    episode()  # warm-up (imports, buffers)
+    steps, c0, w0 = 0, time.process_time(), time.perf_counter()
+    while time.process_time() - c0 < min_cpu:
+        steps += episode()
+    return {"steps": steps, "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
+
+
+def spawn(case: str, args: argparse.Namespace) -> dict[str, float]:
+    """Run one case in a fresh process with one BLAS thread; returns its JSON line."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if case.startswith("upstream"):
+        cmd = [
+            args.upstream_python,
+            "-c",
+            UPSTREAM_WORKER,
+            str(args.upstream),
+            CASES[case][1],
+            str(args.min_cpu),
+        ]
+    else:
+        cmd = [sys.executable, __file__, "--worker", case, "--min-cpu", str(args.min_cpu)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark case {case} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark and print the JSON summary."""
+    """Run the cases interleaved, round by round, and print (or write) the JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--upstream", type=Path, default=None, help="a checkout of upstream's repository")
+    parser.add_argument("--upstream-python", default=sys.executable, help="interpreter for upstream's env")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median reported)")
+    parser.add_argument("--min-cpu", type=float, default=2.0, help="CPU-seconds per measurement")
+    parser.add_argument("--quick", action="store_true", help="1 round of 0.5 CPU-s (a smoke test)")
     parser.add_argument("--out", default=None, help="also write the JSON here")
-    parser.add_argument("--torch", action="store_true", help="also time the torch backend on the CPU")
+    parser.add_argument("--worker", choices=sorted(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    reps = 3 if args.quick else 7
-    results: dict[str, Any] = {
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, args.min_cpu)))
+        return 0
+    if args.quick:
+        args.rounds, args.min_cpu = 1, 0.5
+    if args.upstream is not None and not (args.upstream / "rice.py").is_file():
+        parser.error(f"--upstream {str(args.upstream)!r} has no rice.py (give a checkout of upstream)")
+    cases = [c for c in CASES if args.upstream is not None or not c.startswith("upstream")]
+    load0 = os.getloadavg()
+    runs: dict[str, list[dict[str, float]]] = {c: [] for c in cases}
+    for _ in range(args.rounds):
+        for case in cases:
+            runs[case].append(spawn(case, args))
+    rates: dict[str, Any] = {}
+    for case, rs in runs.items():
+        rates[case] = {
+            "per_cpu_s": statistics.median(r["steps"] / r["cpu_s"] for r in rs),
+            "per_wall_s": statistics.median(r["steps"] / r["wall_s"] for r in rs),
+        }
+    if args.upstream is not None:
+        for case in cases:
+            if not case.startswith("upstream"):
+                ref = "upstream-bilateral" if case.endswith("bilateral") else "upstream-none"
+                rates[case]["vs_upstream_per_cpu_s"] = rates[case]["per_cpu_s"] / rates[ref]["per_cpu_s"]
+    import numpy as np
+
+    import rice_n
+
+    result = {
         "rice_n_version": rice_n.__version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
-        "load_average_at_start": os.getloadavg(),
-        "upstream_env_steps_per_s": 31,
-        "index_bounds": index_bounds(),
+        "method": f"fresh process per measurement, {args.rounds} interleaved rounds, median, "
+        f">= {args.min_cpu} CPU-s each, one BLAS thread, whole episodes with fixed random actions",
+        "unit": "env steps per CPU-second (batch cases: episode-steps, i.e. env steps x episodes)",
+        "load_average_before": load0,
+        "load_average_after": os.getloadavg(),
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "rates": rates,
     }
-    results["parallel_env_steps"] = bench_parallel_env(reps)
-    results["batch_1_env_steps_obs"] = bench_batch(1, reps, observe=True)
-    results["batch_1024_episode_steps_no_obs"] = bench_batch(1024, reps, observe=False)
-    results["batch_1024_episode_steps_no_obs_int8_actions"] = bench_batch(
-        1024, reps, observe=False, dtype=np.int8
-    )
-    results["batch_1024_episode_steps_with_obs"] = bench_batch(1024, max(2, reps // 2), observe=True)
-    results["batch_64_episode_steps_with_obs"] = bench_batch(64, reps, observe=True)
-    if args.torch:
-        results["torch_cpu_batch_1024_no_obs"] = bench_batch(1024, reps, observe=False, backend="torch")
-    results["memory"] = bench_memory(1024)
-    results["load_average_at_end"] = os.getloadavg()
-    text = json.dumps(results, indent=2)
+    text = json.dumps(result, indent=2)
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")

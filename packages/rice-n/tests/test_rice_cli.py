@@ -86,11 +86,22 @@ def test_simulate_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_demo_writes_key_figure(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--seed", "0", "--episodes", "20"]) == 0
+def test_demo_writes_key_figure_and_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--seed", "0", "--episodes", "4"]) == 0
     demo = json.loads((tmp_path / "demo.json").read_text())
-    assert "°C" in demo["key_figure"]
-    assert (
-        demo["policies"]["moderate"]["temperature_rise"]
-        < demo["policies"]["business-as-usual"]["temperature_rise"]
-    )
+    assert len(demo["key_figure"]) <= 40 and demo["key_figure"].startswith("PPO reward")
+    figures = demo["figures"]
+    assert all(isinstance(v, float) and float(f"{v:.3g}") == v for v in figures.values())
+    assert figures["moderate_temperature_rise"] < figures["bau_temperature_rise"]
+    out = capsys.readouterr().out
+    assert [line[:5] for line in out.splitlines() if line.startswith("[")] == [
+        "[1/4]",
+        "[2/4]",
+        "[3/4]",
+        "[4/4]",
+    ]
+    # a second demo into the same folder replaces the first; a foreign folder is refused
+    assert main(["demo", "--out", str(tmp_path), "--seed", "0", "--episodes", "4"]) == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("x")
+    assert main(["demo", "--out", str(tmp_path / "other")]) == 2

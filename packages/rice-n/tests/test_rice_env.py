@@ -106,3 +106,37 @@ def test_gymnasium_wrapper_others_and_errors() -> None:
         env.step(np.zeros(5, dtype=int))
     with pytest.raises(InvalidActionError, match="NaN"):
         env.step(np.full(57, np.nan))
+
+
+def test_reward_feature_is_zero_at_negotiation_steps_as_upstream() -> None:
+    env = rice_n.parallel_env(protocol="bilateral")
+    obs, _ = env.reset()
+    zeros = {a: np.zeros(env.action_space(a).shape, dtype=np.int64) for a in env.agents}
+    history = []
+    for _ in range(4):
+        obs, *_ = env.step(zeros)
+        history.append(float(obs["region_0"]["features"][1043]))
+    assert history[2] != 0.0  # step 3: an activity step shows its reward
+    assert history[3] == 0.0 and history[0] == 0.0  # proposal steps: 0, as upstream
+    kept = rice_n.parallel_env(protocol="bilateral", observe_last_reward=True)
+    kept.reset()
+    for _ in range(4):
+        obs_k, *_ = kept.step(zeros)
+    assert float(obs_k["region_0"]["features"][1043]) == history[2]
+
+
+def test_mask_tuples_are_views_updated_in_place() -> None:
+    env = rice_n.parallel_env(protocol="bilateral")
+    obs, _ = env.reset()
+    first = obs["region_0"]["action_mask"]
+    nvec = env.action_space("region_0").nvec
+    act = np.zeros(nvec.size, dtype=np.int64)
+    act[57:111] = 5  # promise and request 0.5
+    act[111:] = 1  # accept everything
+    for _ in range(2):
+        obs, *_ = env.step(dict.fromkeys(env.agents, act))
+    mask = obs["region_0"]["action_mask"]
+    assert mask is first  # the same tuple of views
+    assert mask[1].tolist() == [0] * 5 + [1] * 5
+    flat = env.batch.action_mask()[0, 0]
+    assert np.array_equal(np.concatenate(mask), flat)

@@ -41,7 +41,8 @@ def test_evaluate_random_writes_simulate_keys(tmp_path: Path) -> None:
     assert data["climate_index"] == pytest.approx(
         (data["temperature_rise"] - 7.006738662719727) / (1.2506777048110962 - 7.006738662719727)
     )
-    assert len(res.trajectory["year"]) == 20 and res.trajectory["year"][-1] == 2115
+    assert len(res.trajectory["year"]) == 21 and res.trajectory["year"][0] == 2015  # as simulate
+    assert res.trajectory["year"][-1] == 2115
     assert "evaluation.png" in payload["plots"] and (tmp_path / "evaluation.png").stat().st_size > 0
     assert set(METRIC_KEYS) <= set(data)
 
@@ -84,7 +85,7 @@ def test_cli_errors_name_the_bad_value(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["evaluate", "--policy", str(tmp_path / "missing"), "--out", str(tmp_path / "e")]) == 2
     assert "missing" in capsys.readouterr().err
     assert main(["evaluate", "--policy", "random", "--out", str(tmp_path), "--episodes", "0"]) == 2
-    assert "episodes must be a positive integer, got 0" in capsys.readouterr().err
+    assert "--episodes must be >= 1, got 0" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path), "--preset", "sac"]) == 2
     assert "unknown preset 'sac'" in capsys.readouterr().err
     assert main(["compare", "nowhere", "--out", str(tmp_path)]) == 2
@@ -97,4 +98,4 @@ def test_cli_evaluate_random_with_negotiation(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "metrics.json").read_text())
     assert data["config"]["protocol"] == "bilateral" and data["masked_actions"] == 0
     rows = (tmp_path / "trajectory.csv").read_text().splitlines()
-    assert len(rows) == 21 and rows[-1].startswith("2115")
+    assert len(rows) == 22 and rows[1].startswith("2015") and rows[-1].startswith("2115")

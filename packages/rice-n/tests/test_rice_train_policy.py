@@ -112,3 +112,48 @@ def test_config_validation_and_presets() -> None:
         0.5,
         (256, 256),
     )
+
+
+def test_stage_groups_give_the_same_log_probs_and_entropies() -> None:
+    from rice_n.train.learner import Samples, evaluate_actions
+    from rice_n.train.policy import stage_groups
+
+    env, pol = make("bilateral", b=2)
+    dims_np = stage_dim_mask(env)
+    groups = stage_groups(dims_np, env.action_nvec)
+    assert groups is not None and [(g.d0, g.d1, g.levels) for g in groups] == [
+        (0, 57, 10),
+        (57, 111, 10),
+        (111, 138, 2),
+    ]
+    assert stage_groups(np.ones_like(dims_np), env.action_nvec) is None  # mixed sizes: general path
+    obs, mask = env.reset()
+    rows = []
+    gen = np.random.default_rng(0)
+    for _ in range(6):
+        stage = env.next_stage
+        acts = gen.integers(0, env.action_nvec, (2, 27, env.n_actions))
+        acts[..., 1] = 9  # above any floor
+        rows.append((torch.as_tensor(obs), torch.as_tensor(mask).bool(), torch.as_tensor(acts), stage))
+        obs, mask, *_ = env.step(acts)
+    o = torch.cat([r[0] for r in rows])
+    shared, private = pol.split.split(o)
+    stage = torch.tensor([r[3] for r in rows]).repeat_interleave(2)
+    dims = torch.as_tensor(dims_np, dtype=torch.float32)
+    e = o.shape[0]
+    base = dict(
+        shared=shared,
+        private=private,
+        mask=torch.cat([r[1] for r in rows]),
+        actions=torch.cat([r[2] for r in rows]),
+        logp=torch.zeros(e, 27),
+        adv=torch.zeros(e, 27),
+        targets=torch.zeros(e, 27),
+        dims=dims[stage][:, None, :],
+        stage=stage,
+    )
+    lp_full, ent_full, v_full = evaluate_actions(pol, Samples(**base))
+    lp, ent, v = evaluate_actions(pol, Samples(**base, groups=groups))
+    torch.testing.assert_close(lp, lp_full, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(ent, ent_full, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(v, v_full)

@@ -1,26 +1,40 @@
-"""The RLlib adapter (skipped without ray): the env steps, and the config carries upstream's values."""
+"""``rice-n train --engine rllib`` without ray, and option checks that need no Ray (normal tests)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
+from rice_n.cli import main
+
 pytest.importorskip("torch")
-pytest.importorskip("ray.rllib")
-
-from rice_n.train.rllib import register_rllib_env, rllib_env_creator, upstream_rllib_config
 
 
-def test_rllib_env_steps_and_config() -> None:
-    env = rllib_env_creator({"protocol": "none"})
-    obs, _ = env.reset(seed=0)
-    assert len(obs) == 27
-    actions = {
-        a: env.action_space[a].sample() if isinstance(env.action_space, dict) else env.action_space.sample()
-        for a in obs
-    }
-    obs, rew, term, _, _ = env.step(actions)
-    assert len(rew) == 27 and not term["__all__"]
-    cfg = upstream_rllib_config()
-    assert cfg["gamma"] == 0.92 and cfg["train_batch_size"] == 2000
-    assert cfg["multiagent"]["policy_mapping_fn"]("region_3") == "regions"
-    assert register_rllib_env() == "rice-n"
+def test_engine_rllib_without_ray_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    out = tmp_path / "run"
+    assert main(["train", "--engine", "rllib", "--episodes", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['rice-n train: error: --engine rllib needs ray[rllib]: pip install "rice-n[ray]"']
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--address", "127.0.0.1:6379"], "need --engine rllib"),
+        (["--num-env-runners", "2"], "need --engine rllib"),
+    ],
+)
+def test_ray_options_need_the_rllib_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--episodes", "2", "--out", str(out), *extra]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("rice-n train: error:") and message in line
+    assert not out.exists()

@@ -10,9 +10,20 @@ from rice_n.evaluate import EvalResult, evaluate_actor, evaluate_policy, write_e
 from rice_n.gym_env import RiceSingleAgentEnv
 from rice_n.metrics import climate_index, economic_index, hypervolume, pareto_front
 from rice_n.params import ParamsError, RiceParams, default_params, load_params
-from rice_n.protocols import Bilateral, ClimateClub, NoNegotiation, Protocol
+from rice_n.protocols import (
+    PROTOCOLS,
+    Bilateral,
+    ClimateClub,
+    NoNegotiation,
+    Protocol,
+    ProtocolError,
+    protocol_spec,
+    register_protocol,
+    resolve_protocol,
+)
 
 __all__ = [
+    "PROTOCOLS",
     "BatchRiceEnv",
     "Bilateral",
     "ClimateClub",
@@ -23,6 +34,7 @@ __all__ = [
     "NoNegotiation",
     "ParamsError",
     "Protocol",
+    "ProtocolError",
     "RiceParallelEnv",
     "RiceParams",
     "RiceSingleAgentEnv",
@@ -40,5 +52,8 @@ __all__ = [
     "load_params",
     "parallel_env",
     "pareto_front",
+    "protocol_spec",
+    "register_protocol",
+    "resolve_protocol",
     "write_evaluation",
 ]

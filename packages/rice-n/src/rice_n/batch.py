@@ -59,6 +59,9 @@ class BatchRiceEnv:
             :meth:`observations` when needed; much faster for large batches).
         obs_dtype: dtype of observations (float32 by default).
         record: keep the state after every env step in :attr:`history` (off by default).
+        observe_last_reward: at negotiation steps, keep the last activity step's utility in the private
+            'reward' feature (False, the default, shows 0 there as upstream does: upstream carries every
+            state key forward through negotiation steps except the rewards).
         **overrides: any :class:`RiceParams` field.
     """
 
@@ -78,6 +81,7 @@ class BatchRiceEnv:
         observe: bool = True,
         obs_dtype: Any = None,
         record: bool = False,
+        observe_last_reward: bool = False,
         **overrides: Any,
     ) -> None:
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -100,6 +104,7 @@ class BatchRiceEnv:
         self.mask_violation = mask_violation
         self.observe_on_step = bool(observe)
         self.record = bool(record)
+        self.observe_last_reward = bool(observe_last_reward)
         self.history: list[RiceState] = []
         self.consts = Constants(self.params, self.ops)
         if backend == "torch":
@@ -386,7 +391,7 @@ class BatchRiceEnv:
             s.production / 1e3,
             s.utility,
             s.social_welfare,
-            s.reward,
+            s.reward if (self._stage == 0 or self.observe_last_reward) else ops.zeros((b, n)),
         ]
         priv = ops.concat([x[..., None] for x in private] + ([extra[1]] if extra is not None else []), -1)
         return {"shared": ops.concat(glob + public, -1), "private": priv}

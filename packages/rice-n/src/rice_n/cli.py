@@ -1,4 +1,10 @@
-"""Command line interface of ``rice-n``: ``simulate``, ``train``, ``evaluate``, ``compare`` and ``demo``."""
+"""Command line interface of ``rice-n``: ``simulate``, ``train``, ``evaluate``, ``compare`` and ``demo``.
+
+``--seed S`` means the same everywhere: the seed of every random draw the command makes (network
+initialization, sampled actions, minibatch order, the ``random`` policy). The climate-economy model
+itself is deterministic, so a command that draws nothing (``simulate`` with a fixed policy) gives the
+same result for every seed.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,52 @@ from typing import Any
 
 from rice_n import __version__
 
+SEED_HELP = (
+    "seed of every random draw of this command (%s); the climate-economy model itself is "
+    "deterministic (default 0)"
+)
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=False, default=None, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed (the model is deterministic; recorded)")
+
+class CliError(Exception):
+    """A bad argument found after parsing: printed as one line, exit code 2."""
+
+
+def _out(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help=f"output folder ({what})")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the previous output of this command in DIR (refused without it)",
+    )
+
+
+def _protocol(p: argparse.ArgumentParser, help_text: str) -> None:
+    from rice_n.protocols import PROTOCOLS
+
+    p.add_argument(
+        "--protocol",
+        default="none",
+        choices=sorted(PROTOCOLS),
+        help=f"{help_text}: a registered protocol ({', '.join(sorted(PROTOCOLS))}; default none)",
+    )
+    p.add_argument(
+        "--set",
+        dest="protocol_set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the protocol, repeatable; lists comma-separated "
+        "(e.g. --protocol climate-club --set members=0,1,5 --set min_mitigation=0.5 --set tariff=0.3)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``rice-n`` command."""
     parser = argparse.ArgumentParser(
         prog="rice-n",
-        description="The RICE-N multi-region climate-economy simulator, negotiation protocols and multi-agent RL.",
+        description="The RICE-N multi-region climate-economy simulator, negotiation protocols and multi-agent "
+        "RL. --seed means one thing everywhere: the seed of the command's random draws (the model is "
+        "deterministic).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -28,11 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser(
         "simulate",
         help="run a fixed policy through one episode; write trajectory.csv, metrics.json and plots",
-        description="Run a fixed policy (a named one, --savings/--mitigation fractions, or a plan file) "
-        "through one episode and write DIR/trajectory.csv, trajectory.json, regions.csv, metrics.json "
-        "and PNG plots (with matplotlib).",
+        description="Run a policy (a named one, --savings/--mitigation fractions, or a plan file) through "
+        "one episode and write DIR/trajectory.csv, trajectory.json, regions.csv, metrics.json and, with "
+        "matplotlib (pip install 'rice-n[plot]'), PNG plots.",
     )
-    _common(sim)
+    _out(sim, "trajectory.csv, regions.csv, metrics.json, plots")
+    sim.add_argument("--seed", type=int, default=0, help=SEED_HELP % "only --policy random draws anything")
     src = sim.add_mutually_exclusive_group()
     src.add_argument(
         "--actions",
@@ -42,25 +84,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from rice_n.simulate import NAMED_POLICIES
 
-    src.add_argument("--policy", choices=sorted(NAMED_POLICIES), help="a named fixed policy")
+    src.add_argument(
+        "--policy",
+        choices=[*sorted(NAMED_POLICIES), "random"],
+        help="a named fixed policy, or 'random' (uniform over the allowed levels at every step, --seed)",
+    )
     sim.add_argument("--savings", type=float, default=None, help="savings rate in [0, 1] (default 0.2)")
     sim.add_argument("--mitigation", type=float, default=None, help="mitigation rate in [0, 1] (default 0)")
     sim.add_argument("--export-limit", type=float, default=None, help="export limit in [0, 1] (default 0)")
     sim.add_argument("--import-bid", type=float, default=None, help="import bid on each partner in [0, 1]")
     sim.add_argument("--tariff", type=float, default=None, help="tariff on each partner in [0, 1]")
-    sim.add_argument("--protocol", choices=["none", "bilateral"], default="none", help="negotiation protocol")
+    _protocol(sim, "negotiation protocol")
     sim.add_argument("--mode", choices=["upstream", "paper"], default="upstream", help="equations to use")
-    sim.add_argument("--regions", default=None, help="a region table (CSV/YAML) instead of the shipped one")
+    sim.add_argument(
+        "--regions", default=None, help="a region table (CSV/YAML/JSON) instead of the shipped one"
+    )
     sim.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
     _add_train_parsers(sub)
 
     demo = sub.add_parser(
-        "demo", help="run the short end-to-end demo: a short PPO training run and its evaluation report"
+        "demo",
+        help="the short end-to-end demo: PPO training, its evaluation against the random policy",
+        description="Train the shared PPO policy for a few episodes (single-threaded), evaluate it and the "
+        "random policy on the same seed, simulate two fixed policies, and write DIR/demo.json "
+        "(key_figure, figures) with plots. Prints one line per stage.",
     )
-    demo.add_argument("--episodes", type=int, default=200, help="training episodes (default 200)")
-    demo.add_argument("--out", default="demo-out", help="folder for the demo's outputs")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--episodes", type=int, default=None, help="training episodes (default: the demo's)")
+    demo.add_argument("--out", default="demo-out", metavar="DIR", help="folder for the demo's outputs")
+    demo.add_argument("--seed", type=int, default=0, help=SEED_HELP % "training and evaluation")
     return parser
 
 
@@ -70,12 +122,18 @@ def _add_train_parsers(sub: Any) -> None:
         "train",
         help="train the shared regional policy with PPO (default) or A2C; write a run folder",
         description="Train one policy shared by all regions (region id in the observation) on the batched "
-        "env. RUN gets config.json, metrics.jsonl (one line per iteration), policy.safetensors + "
-        "policy.json, checkpoint.pt and learning_curve.png. --resume continues an interrupted run.",
+        "env. DIR gets config.json, metrics.jsonl (one line per iteration), policy.safetensors + "
+        "policy.json, checkpoint.pt and learning_curve.png. A folder that holds a run is refused unless "
+        "--resume (continue it) or --overwrite (replace it). The same command with the same --seed gives "
+        "the same run (network initialization, sampled actions and minibatch order all come from the "
+        "seed); the policy samples its actions, so different seeds give different runs.",
     )
-    _common(tr)
+    tr.add_argument("--out", required=True, metavar="DIR", help="run folder")
+    tr.add_argument(
+        "--seed", type=int, default=0, help=SEED_HELP % "network initialization, sampled actions, minibatches"
+    )
     tr.add_argument("--episodes", type=int, default=None, help="training episodes (default: the preset's)")
-    tr.add_argument("--protocol", choices=["none", "bilateral"], default="none", help="negotiation protocol")
+    _protocol(tr, "negotiation protocol")
     tr.add_argument("--mode", choices=["upstream", "paper"], default="upstream", help="equations to use")
     tr.add_argument(
         "--preset", default="ppo", help="ppo (default) | a2c | a2c-rllib | a2c-warpdrive (upstream's yaml)"
@@ -84,10 +142,27 @@ def _add_train_parsers(sub: Any) -> None:
     tr.add_argument("--hidden", default=None, help="hidden sizes, comma-separated (default 256,256)")
     tr.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-4)")
     tr.add_argument("--epochs", type=int, default=None, help="PPO epochs per iteration")
-    tr.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-    tr.add_argument("--checkpoint-every", type=int, default=5, help="iterations between checkpoints")
-    tr.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    runs = tr.add_mutually_exclusive_group()
+    runs.add_argument("--resume", action="store_true", help="continue the run in DIR from its checkpoint")
+    runs.add_argument("--overwrite", action="store_true", help="discard the run in DIR and start anew")
+    tr.add_argument(
+        "--checkpoint-every", type=int, default=5, help="iterations between checkpoints (>= 1; default 5)"
+    )
+    tr.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:INDEX")
     tr.add_argument("--no-plots", action="store_true", help="skip learning_curve.png")
+    tr.add_argument(
+        "--engine",
+        choices=["local", "rllib", "ray"],
+        default="local",
+        help="local: the built-in trainer (default); rllib (alias ray): RLlib PPO on Ray (pip install "
+        "'rice-n[ray]'), same run folder",
+    )
+    tr.add_argument(
+        "--num-env-runners", type=int, default=0, help="rllib: Ray sampling actors (0: in-process)"
+    )
+    tr.add_argument(
+        "--address", default=None, help="rllib: an existing Ray cluster (default: a local instance)"
+    )
 
     ev = sub.add_parser(
         "evaluate",
@@ -97,72 +172,105 @@ def _add_train_parsers(sub: Any) -> None:
         "episode_reward, carbon_mass: means over the episodes; std, per-episode values, hypervolume), "
         "trajectory.csv and plots.",
     )
-    _common(ev)
+    _out(ev, "metrics.json, trajectory.csv, plots")
+    ev.add_argument("--seed", type=int, default=0, help=SEED_HELP % "the policy's sampled actions")
     ev.add_argument("--policy", required=True, help="run folder, policy file, or 'random'")
     ev.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default 10)")
     ev.add_argument("--greedy", action="store_true", help="take the most likely level instead of sampling")
-    ev.add_argument(
-        "--protocol",
-        choices=["none", "bilateral"],
-        default="none",
-        help="env of --policy random (a trained policy uses the env it was trained on)",
-    )
-    ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _protocol(ev, "env of --policy random (a trained policy uses the env it was trained on)")
 
     cmp_ = sub.add_parser(
         "compare",
         help="compare policies (runs, evaluations, 'random'): table, Pareto front, hypervolume, plots",
     )
-    _common(cmp_)
+    _out(cmp_, "compare.json, compare.csv, plots")
+    cmp_.add_argument("--seed", type=int, default=0, help=SEED_HELP % "the policies' sampled actions")
     cmp_.add_argument("policies", nargs="+", help="run folders, evaluation folders, policy files or 'random'")
     cmp_.add_argument("--episodes", type=int, default=10, help="evaluation episodes per policy")
     cmp_.add_argument("--greedy", action="store_true", help="greedy instead of sampled actions")
-    cmp_.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    for p in (ev, cmp_):
+        p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
-def _need_out(args: argparse.Namespace) -> bool:
-    if args.out is None:
-        print(f"rice-n {args.command}: --out DIR is required", file=sys.stderr)
-        return False
-    return True
+def _protocol_from(args: argparse.Namespace) -> Any:
+    from rice_n.protocols import parse_protocol_option
+
+    return parse_protocol_option(args.protocol, args.protocol_set)
+
+
+def _check_out(args: argparse.Namespace, markers: tuple[str, ...], what: str) -> None:
+    from rice_n._io import check_output_dir
+
+    check_output_dir(args.out, markers, what, overwrite=args.overwrite)
+
+
+def _no_matplotlib_note(args: argparse.Namespace) -> None:
+    if args.no_plots:
+        return
+    from rice_n.plots import have_matplotlib
+
+    if not have_matplotlib():
+        print(
+            f"rice-n {args.command}: note: matplotlib is not installed, so no PNG plots are written "
+            "(pip install 'rice-n[plot]'; --no-plots silences this note)",
+            file=sys.stderr,
+        )
 
 
 def _train(args: argparse.Namespace) -> int:
     try:
-        from rice_n.train import PolicyError, preset, train
+        from rice_n.train import preset, train
     except ImportError as exc:
-        print(
-            f"rice-n train needs torch and safetensors: pip install 'rice-n[train]' ({exc})", file=sys.stderr
-        )
-        return 2
-    if not _need_out(args):
-        return 2
+        raise CliError(
+            f"rice-n train needs torch and safetensors: pip install 'rice-n[train]' ({exc})"
+        ) from None
     try:
         hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
     except ValueError:
-        print(
-            f"rice-n train: error: --hidden must be comma-separated integers, got {args.hidden!r}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        config = preset(
-            args.preset,
-            episodes=args.episodes,
-            protocol=args.protocol,
-            mode=args.mode,
-            num_envs=args.num_envs,
-            hidden=hidden,
-            lr=args.lr,
-            epochs=args.epochs,
-            seed=args.seed,
-        )
+        raise CliError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
+    for name in ("episodes", "num_envs", "epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CliError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise CliError(f"--lr must be a finite number > 0, got {args.lr}")
+    config = preset(
+        args.preset,
+        episodes=args.episodes,
+        protocol=_protocol_from(args),
+        mode=args.mode,
+        num_envs=args.num_envs,
+        hidden=hidden,
+        lr=args.lr,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    if not args.no_plots:
+        _no_matplotlib_note(args)
+    if args.engine == "local" and (args.address or args.num_env_runners):
+        raise CliError("--address and --num-env-runners need --engine rllib")
+    if args.engine == "local":
         result = train(
-            config, args.out, resume=args.resume, device=args.device, checkpoint_every=args.checkpoint_every
+            config,
+            args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            device=args.device,
+            checkpoint_every=args.checkpoint_every,
         )
-    except (PolicyError, ValueError) as exc:
-        print(f"rice-n train: error: {exc}", file=sys.stderr)
-        return 2
+    else:
+        from rice_n.train.rllib import train_on_ray
+
+        result = train_on_ray(
+            config,
+            args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            num_env_runners=args.num_env_runners,
+            address=args.address,
+            checkpoint_every=args.checkpoint_every,
+            device=args.device,
+        )
     if not args.no_plots:
         from rice_n.plots import plot_learning_curve
 
@@ -177,55 +285,57 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from rice_n._io import output_dir
     from rice_n.evaluate import evaluate_policy, summary_line, write_evaluation
 
-    if not _need_out(args):
-        return 2
+    if args.episodes < 1:
+        raise CliError(f"--episodes must be >= 1, got {args.episodes}")
+    protocol = _protocol_from(args)
+    _check_out(args, ("metrics.json",), "rice-n evaluation")
     try:
         result = evaluate_policy(
-            args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy, protocol=args.protocol
+            args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy, protocol=protocol
         )
     except ImportError as exc:
-        print(f"rice-n evaluate needs torch: pip install 'rice-n[train]' ({exc})", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # PolicyError is a ValueError
-        print(f"rice-n evaluate: error: {exc}", file=sys.stderr)
-        return 2
-    payload = write_evaluation(result, args.out, plots=not args.no_plots)
+        raise CliError(f"rice-n evaluate needs torch: pip install 'rice-n[train]' ({exc})") from None
+    _no_matplotlib_note(args)
+    with output_dir(args.out):
+        payload = write_evaluation(result, args.out, plots=not args.no_plots)
     print(f"{args.episodes} episodes: {summary_line(payload)} -> {args.out}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from rice_n._io import output_dir
     from rice_n.compare import compare, format_table
 
-    if not _need_out(args):
-        return 2
+    if args.episodes < 1:
+        raise CliError(f"--episodes must be >= 1, got {args.episodes}")
+    _check_out(args, ("compare.json",), "rice-n comparison")
+    _no_matplotlib_note(args)
     try:
-        summary = compare(
-            args.policies,
-            args.out,
-            episodes=args.episodes,
-            seed=args.seed,
-            greedy=args.greedy,
-            plots=not args.no_plots,
-        )
+        with output_dir(args.out):
+            summary = compare(
+                args.policies,
+                args.out,
+                episodes=args.episodes,
+                seed=args.seed,
+                greedy=args.greedy,
+                plots=not args.no_plots,
+            )
     except ImportError as exc:
-        print(
-            f"rice-n compare needs torch for trained policies: pip install 'rice-n[train]' ({exc})",
-            file=sys.stderr,
-        )
-        return 2
-    except ValueError as exc:
-        print(f"rice-n compare: error: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(
+            f"rice-n compare needs torch for trained policies: pip install 'rice-n[train]' ({exc})"
+        ) from None
     print(format_table(summary))
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from rice_n._io import output_dir
     from rice_n.batch import BatchRiceEnv
-    from rice_n.params import ParamsError
+    from rice_n.evaluate import RandomActor
+    from rice_n.protocols import protocol_spec
     from rice_n.simulate import (
         NAMED_POLICIES,
         PlanError,
@@ -235,38 +345,39 @@ def _simulate(args: argparse.Namespace) -> int:
         write_outputs,
     )
 
-    if args.out is None:
-        print("rice-n simulate: --out DIR is required", file=sys.stderr)
-        return 2
-    try:
-        env = BatchRiceEnv(
-            num_envs=1, protocol=args.protocol, mode=args.mode, regions=args.regions, observe=False
-        )
-        manual = {
-            "savings": args.savings,
-            "mitigation": args.mitigation,
-            "export_limit": args.export_limit,
-            "import_bid": args.import_bid,
-            "tariff": args.tariff,
-        }
-        config: dict[str, Any] = {"protocol": args.protocol, "mode": args.mode, "seed": args.seed}
-        if args.actions:
-            if any(v is not None for v in manual.values()):
-                raise PlanError("--actions cannot be combined with --savings/--mitigation/... options")
-            fractions = load_plan(args.actions, env.n_agents, env.n_actions, env.levels)
-            config["actions"] = str(args.actions)
-        else:
-            policy = dict(NAMED_POLICIES[args.policy or "business-as-usual"])
-            policy.update({k: v for k, v in manual.items() if v is not None})
-            fractions = policy_fractions(env, **policy)
-            config["policy"] = {"name": args.policy or "custom", **policy}
-        if args.regions:
-            config["regions"] = str(args.regions)
-        result = simulate(fractions, env=env)
+    protocol = _protocol_from(args)
+    env = BatchRiceEnv(num_envs=1, protocol=protocol, mode=args.mode, regions=args.regions, observe=False)
+    manual = {
+        "savings": args.savings,
+        "mitigation": args.mitigation,
+        "export_limit": args.export_limit,
+        "import_bid": args.import_bid,
+        "tariff": args.tariff,
+    }
+    config: dict[str, Any] = {"protocol": protocol_spec(protocol), "mode": args.mode, "seed": args.seed}
+    fractions, actor = None, None
+    if args.actions:
+        if any(v is not None for v in manual.values()):
+            raise PlanError("--actions cannot be combined with --savings/--mitigation/... options")
+        fractions = load_plan(args.actions, env.n_agents, env.n_actions, env.levels)
+        config["actions"] = str(args.actions)
+    elif args.policy == "random":
+        if any(v is not None for v in manual.values()):
+            raise PlanError("--policy random cannot be combined with --savings/--mitigation/... options")
+        actor = RandomActor(env.action_nvec, args.seed)
+        config["policy"] = {"name": "random"}
+    else:
+        policy = dict(NAMED_POLICIES[args.policy or "business-as-usual"])
+        policy.update({k: v for k, v in manual.items() if v is not None})
+        fractions = policy_fractions(env, **policy)
+        config["policy"] = {"name": args.policy or "custom", **policy}
+    if args.regions:
+        config["regions"] = str(args.regions)
+    _check_out(args, ("metrics.json", "trajectory.csv"), "rice-n simulation")
+    result = simulate(fractions, env=env, actor=actor)
+    _no_matplotlib_note(args)
+    with output_dir(args.out):
         written = write_outputs(result, Path(args.out), config, plots=not args.no_plots)
-    except (PlanError, ParamsError, ValueError) as exc:
-        print(f"rice-n simulate: error: {exc}", file=sys.stderr)
-        return 2
     m = written["metrics"]
     if not all(math.isfinite(m[k]) for k in ("temperature_rise", "gross_output", "episode_reward")):
         print(
@@ -281,15 +392,27 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``rice-n`` console script."""
-    args = build_parser().parse_args(argv)
-    if args.command == "simulate":
-        return _simulate(args)
-    if args.command in ("train", "evaluate", "compare"):
-        return {"train": _train, "evaluate": _evaluate, "compare": _compare}[args.command](args)
-    if args.command == "demo":
-        from rice_n.demo import run_demo
+def _demo(args: argparse.Namespace) -> int:
+    from rice_n.demo import check_demo_dir, run_demo
 
-        return run_demo(Path(args.out), args.seed, episodes=args.episodes)
-    return 0
+    if args.episodes is not None and args.episodes < 1:
+        raise CliError(f"--episodes must be >= 1, got {args.episodes}")
+    check_demo_dir(Path(args.out))
+    return run_demo(Path(args.out), args.seed, episodes=args.episodes)
+
+
+COMMANDS = {"simulate": _simulate, "train": _train, "evaluate": _evaluate, "compare": _compare, "demo": _demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rice-n`` console script: exit 0, or 2 with one line on a bad input."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, ValueError) as exc:  # PlanError, ParamsError, PolicyError, OutputError, ...
+        print(f"rice-n {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"rice-n {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2

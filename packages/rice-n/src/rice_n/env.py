@@ -3,6 +3,9 @@
 A thin wrapper around :class:`rice_n.BatchRiceEnv` with one episode. Each agent observes
 ``{"features": float32[F], "action_mask": tuple of int8 arrays, one per action dim}`` (the tuple form is
 what ``MultiDiscrete.sample(mask=...)`` takes; ``np.concatenate`` of it is upstream's flat mask).
+
+The mask arrays are views of one buffer, made once and updated in place when the batch env's mask
+changes (a 31 KB copy): copy them if you keep masks across steps.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ class RiceParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self.render_mode = None
         self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
-        self._splits = np.cumsum(self.batch.layout.nvec)[:-1]
+        splits = np.cumsum(self.batch.layout.nvec)[:-1]
+        self._mask_buf = np.ones((self.batch.n_agents, self.batch.mask_dim), dtype=np.int8)
+        self._mask_tuples = [tuple(np.split(row, splits)) for row in self._mask_buf]  # views, made once
         self._mask_source: Any = None
-        self._mask_tuples: list[tuple[np.ndarray, ...]] = []
 
     @property
     def params(self) -> Any:
@@ -67,10 +71,8 @@ class RiceParallelEnv(ParallelEnv):
             raise KeyError(f"unknown agent {agent!r}; agents are region_0 .. region_{len(self._index) - 1}")
 
     def _observations(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, Any]]:
-        if mask is not self._mask_source:
-            self._mask_tuples = [
-                tuple(np.split(mask[0, i], self._splits)) for i in range(self.batch.n_agents)
-            ]
+        if mask is not self._mask_source:  # the batch env makes a new mask only when a floor changes
+            np.copyto(self._mask_buf, mask[0])
             self._mask_source = mask
         return {
             agent: {"features": obs[0, i], "action_mask": self._mask_tuples[i]}

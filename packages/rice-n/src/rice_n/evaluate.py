@@ -19,6 +19,7 @@ from rice_n import __version__
 from rice_n._io import write_csv_atomic, write_json_atomic
 from rice_n.batch import BatchRiceEnv
 from rice_n.metrics import hypervolume
+from rice_n.protocols import Protocol, protocol_spec, resolve_protocol
 
 #: The headline keys (those of ``rice-n simulate``'s metrics.json).
 METRIC_KEYS = (
@@ -148,16 +149,17 @@ def run_episodes(env: BatchRiceEnv, actor: Any) -> tuple[dict[str, np.ndarray], 
 def evaluate_actor(
     actor: Any,
     episodes: int = 10,
-    protocol: str = "none",
+    protocol: str | dict[str, Any] | Protocol = "none",
     mode: str = "upstream",
     config: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Run ``episodes`` episodes (in one batch) with ``actor`` and gather the metrics and trajectories."""
-    if not isinstance(episodes, int) or episodes < 1:
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    protocol = resolve_protocol(protocol)
     env = BatchRiceEnv(num_envs=episodes, protocol=protocol, mode=mode, record=True)
     m, masked = run_episodes(env, actor)
-    states = _activity_states(env)[1:]
+    states = _activity_states(env)  # t = 0 (2015) included, as in rice-n simulate
     traj: dict[str, list[float]] = {"year": [], **{k: [] for k in TRAJECTORY_KEYS}}
     mit, sav = [], []
     for s in states:
@@ -178,8 +180,16 @@ def evaluate_actor(
         region_mitigation=mit,
         region_savings=sav,
         masked_actions=masked,
-        config={"episodes": episodes, "protocol": protocol, "mode": mode, **(config or {})},
+        config={"episodes": episodes, "protocol": _spec_or_name(protocol), "mode": mode, **(config or {})},
     )
+
+
+def _spec_or_name(protocol: Protocol) -> Any:
+    """The saved spec of a protocol, or its class name when it cannot be saved (a label only)."""
+    try:
+        return protocol_spec(protocol)
+    except ValueError:
+        return type(protocol).__name__
 
 
 def evaluate_policy(
@@ -187,14 +197,18 @@ def evaluate_policy(
     episodes: int = 10,
     seed: int = 0,
     greedy: bool = False,
-    protocol: str = "none",
+    protocol: str | dict[str, Any] | Protocol = "none",
 ) -> EvalResult:
     """Evaluate a policy: a run folder / policy file, or ``"random"`` (uniform over allowed levels).
 
-    The env (protocol, mode) of a trained policy is the one it was trained on (read from its header);
-    ``protocol`` is the env of the random policy.
+    The env (protocol with its parameters, mode) of a trained policy is the one it was trained on (read
+    from its header); ``protocol`` (a name, a saved spec or an instance) is the env of the random policy.
+    ``seed`` seeds the sampled actions.
     """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     if str(policy) == "random":
+        protocol = resolve_protocol(protocol)
         env = BatchRiceEnv(num_envs=1, protocol=protocol, observe=False)
         actor: Any = RandomActor(env.action_nvec, seed)
         return evaluate_actor(actor, episodes, protocol=protocol, config={"policy": "random", "seed": seed})

@@ -177,6 +177,18 @@ def _as_float(value: Any, what: str) -> float:
     return out
 
 
+def _safe_yaml(path: Path, what: str) -> Any:
+    """``yaml.safe_load`` of a file (no Python tags); ParamsError naming the file on any failure."""
+    try:
+        with path.open() as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())[:160]
+        raise ParamsError(f"{what} {str(path)!r} is not plain YAML/JSON data: {first}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{what} {str(path)!r} cannot be read: {exc}") from None
+
+
 def read_region_table(path: str | Path) -> list[dict[str, Any]]:
     """Read a region table (``.csv``, ``.yml``/``.yaml`` or ``.json``) into a list of row mappings."""
     path = Path(path)
@@ -184,11 +196,13 @@ def read_region_table(path: str | Path) -> list[dict[str, Any]]:
         raise ParamsError(f"region table {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(newline="") as handle:
-            rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+        try:
+            with path.open(newline="") as handle:
+                rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise ParamsError(f"region table {str(path)!r} cannot be read as CSV: {exc}") from None
     elif suffix in {".yml", ".yaml", ".json"}:
-        with path.open() as handle:
-            data = yaml.safe_load(handle)
+        data = _safe_yaml(path, "region table")
         if isinstance(data, Mapping):
             rows = []
             for name, row in data.items():
@@ -218,8 +232,7 @@ def load_constants(path: str | Path | None = None) -> dict[str, Any]:
     path = default_constants_path() if path is None else Path(path)
     if not path.is_file():
         raise ParamsError(f"constants file {str(path)!r} does not exist")
-    with path.open() as handle:
-        data = yaml.safe_load(handle)
+    data = _safe_yaml(path, "constants file")
     if not isinstance(data, Mapping) or "_DICE_CONSTANT" not in data or "_RICE_CONSTANT" not in data:
         raise ParamsError(f"constants file {str(path)!r} needs _DICE_CONSTANT and _RICE_CONSTANT sections")
     return {"dice": dict(data["_DICE_CONSTANT"]), "rice": dict(data["_RICE_CONSTANT"])}

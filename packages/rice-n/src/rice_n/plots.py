@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rice_n._io import write_bytes_atomic
 
 
@@ -19,6 +21,11 @@ def _pyplot() -> Any:
     except ImportError:
         return None
     return plt
+
+
+def have_matplotlib() -> bool:
+    """True when matplotlib can be imported (the PNG plots need it: ``pip install 'rice-n[plot]'``)."""
+    return _pyplot() is not None
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -115,14 +122,16 @@ def plot_evaluation(result: Any, out: str | Path) -> list[str]:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
     axes[0].plot(years, traj["T_AT"], color="tab:red")
     axes[0].set_title("atmospheric temperature (°C, mean over episodes)")
-    axes[1].plot(years, result.region_mitigation, lw=0.7)
-    axes[1].plot(years, traj["mean_mitigation"], color="k", lw=2, label="mean")
-    axes[1].set_title("mitigation rate per region")
-    axes[1].legend()
-    axes[2].plot(years, result.region_savings, lw=0.7)
-    axes[2].plot(years, traj["mean_savings"], color="k", lw=2, label="mean")
-    axes[2].set_title("savings rate per region")
-    axes[2].legend()
+    for ax, per_region, mean, what in (
+        (axes[1], result.region_mitigation, traj["mean_mitigation"], "mitigation"),
+        (axes[2], result.region_savings, traj["mean_savings"], "savings"),
+    ):
+        arr = np.asarray(per_region)  # (steps, regions)
+        ax.fill_between(years, arr.min(1), arr.max(1), color="tab:blue", alpha=0.2, label="regions: min-max")
+        ax.plot(years, np.percentile(arr, 50, axis=1), color="tab:blue", lw=1, label="regions: median")
+        ax.plot(years, mean, color="k", lw=2, label="mean of regions")
+        ax.set_title(f"{what} rate ({arr.shape[1]} regions, mean over episodes)")
+        ax.legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel("year")
     fig.tight_layout()

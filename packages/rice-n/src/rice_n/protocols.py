@@ -11,6 +11,9 @@ Every method works on batched arrays (leading axis B) through ``ops`` (numpy or 
 
 from __future__ import annotations
 
+import inspect
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rice_n.dynamics import Controls, RiceState
@@ -34,6 +37,20 @@ class Protocol:
     name = "none"
     #: Negotiation stages before each activity step.
     n_negotiation_stages: int = 0
+
+    def params(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this protocol (JSON values; saved with a trained run)."""
+        return {}
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.params() == other.params()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, json.dumps(self.params(), sort_keys=True, default=repr)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
 
     def extra_nvec(self, n_regions: int, levels: int) -> list[int]:
         """Sizes of the protocol's extra action dims, appended after the 3 + 2N activity dims."""
@@ -157,18 +174,28 @@ class ClimateClub(Protocol):
         tariff: the minimum tariff of members on non-members, in [0, 1].
     """
 
-    name = "club"
+    name = "climate-club"
 
     def __init__(
         self, members: list[int] | tuple[int, ...], min_mitigation: float = 0.5, tariff: float = 0.3
     ):
-        if not 0.0 <= min_mitigation <= 1.0:
-            raise ValueError(f"min_mitigation must lie in [0, 1], got {min_mitigation!r}")
-        if not 0.0 <= tariff <= 1.0:
-            raise ValueError(f"tariff must lie in [0, 1], got {tariff!r}")
+        if isinstance(members, (str, bytes)) or not isinstance(members, Sequence):
+            raise ValueError(f"members must be a list of region indices, got {members!r}")
+        bad = [m for m in members if isinstance(m, bool) or not isinstance(m, int) or m < 0]
+        if bad:
+            raise ValueError(f"club member {bad[0]!r} is not a region index (an integer >= 0)")
+        if len(set(members)) != len(members):
+            raise ValueError(f"club members repeat a region: {list(members)!r}")
+        for what, value in (("min_mitigation", min_mitigation), ("tariff", tariff)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{what} must be a number in [0, 1], got {value!r}")
         self.members = tuple(int(m) for m in members)
         self.min_mitigation = float(min_mitigation)
         self.tariff = float(tariff)
+
+    def params(self) -> dict[str, Any]:
+        """``members``, ``min_mitigation`` and ``tariff``."""
+        return {"members": list(self.members), "min_mitigation": self.min_mitigation, "tariff": self.tariff}
 
     def private_obs_dim(self, n_regions: int) -> int:
         """One membership flag."""
@@ -202,13 +229,149 @@ class ClimateClub(Protocol):
         return ops.zeros((batch, 0)), pstate["member"][..., None]
 
 
-PROTOCOLS: dict[str, type[Protocol]] = {"none": NoNegotiation, "bilateral": Bilateral}
+class ProtocolError(ValueError):
+    """An unknown protocol name, bad protocol parameters, or a protocol that cannot be saved."""
 
 
-def resolve_protocol(protocol: str | Protocol) -> Protocol:
-    """A protocol instance from ``"none"``, ``"bilateral"`` or an instance."""
+#: The registered protocols by name (``register_protocol`` adds one): what a saved run can name.
+PROTOCOLS: dict[str, type[Protocol]] = {}
+
+
+def register_protocol(cls: type[Protocol]) -> type[Protocol]:
+    """Register a :class:`Protocol` subclass under its ``name`` (usable as a decorator); returns ``cls``.
+
+    A registered protocol can be named in the CLI (``--protocol NAME --set key=value``) and saved with a
+    trained run as its name plus :meth:`Protocol.params`.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise ProtocolError(f"register_protocol takes a Protocol subclass, got {cls!r}")
+    name = cls.name
+    if not isinstance(name, str) or not name:
+        raise ProtocolError(f"protocol class {cls.__name__} needs a non-empty string `name`")
+    if PROTOCOLS.get(name, cls) is not cls:
+        raise ProtocolError(f"protocol name {name!r} is already registered by {PROTOCOLS[name].__name__}")
+    PROTOCOLS[name] = cls
+    return cls
+
+
+for _cls in (NoNegotiation, Bilateral, ClimateClub):
+    register_protocol(_cls)
+
+
+def protocol_parameters(cls: type[Protocol]) -> dict[str, inspect.Parameter]:
+    """The constructor parameters of a protocol class (name -> ``inspect.Parameter``)."""
+    sig = inspect.signature(cls.__init__)
+    return {
+        k: p for k, p in list(sig.parameters.items())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def _build(cls: type[Protocol], params: Mapping[str, Any]) -> Protocol:
+    known = protocol_parameters(cls)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ProtocolError(
+            f"protocol {cls.name!r} has no parameter {unknown[0]!r}; its parameters: {sorted(known) or 'none'}"
+        )
+    missing = [k for k, p in known.items() if p.default is p.empty and k not in params]
+    if missing:
+        raise ProtocolError(
+            f"protocol {cls.name!r} needs parameter(s) {missing} (e.g. --set {missing[0]}=...)"
+        )
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"protocol {cls.name!r}: {exc}") from None
+
+
+def resolve_protocol(protocol: str | Mapping[str, Any] | Protocol) -> Protocol:
+    """A protocol instance from a registered name, a saved spec ``{"name", "params"}`` or an instance."""
     if isinstance(protocol, Protocol):
         return protocol
-    if isinstance(protocol, str) and protocol in PROTOCOLS:
-        return PROTOCOLS[protocol]()
-    raise ValueError(f"unknown protocol {protocol!r}; use 'none', 'bilateral' or a rice_n.Protocol instance")
+    if isinstance(protocol, str):
+        name, params = protocol, {}
+    elif isinstance(protocol, Mapping) and isinstance(protocol.get("name"), str):
+        name, params = protocol["name"], protocol.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ProtocolError(f"protocol spec {dict(protocol)!r}: params must be a mapping")
+    else:
+        raise ProtocolError(
+            f"unknown protocol {protocol!r}; use a registered name ({', '.join(sorted(PROTOCOLS))}), "
+            "a spec {'name': ..., 'params': {...}} or a rice_n.Protocol instance"
+        )
+    cls = PROTOCOLS.get(name)
+    if cls is None:
+        raise ProtocolError(
+            f"unknown protocol {name!r}; registered: {', '.join(sorted(PROTOCOLS))} "
+            "(register your own with rice_n.register_protocol)"
+        )
+    return _build(cls, dict(params))
+
+
+def protocol_spec(protocol: str | Mapping[str, Any] | Protocol) -> str | dict[str, Any]:
+    """What a run saves of a protocol: its registered name, or ``{"name", "params"}`` with parameters.
+
+    Raises :class:`ProtocolError` for a protocol that cannot be saved: its class is not registered under
+    its ``name``, or :meth:`Protocol.params` is not JSON or does not rebuild an equal protocol.
+    """
+    p = resolve_protocol(protocol)
+    if type(p) is Protocol:
+        return "none"
+    cls = PROTOCOLS.get(p.name)
+    if cls is not type(p):
+        raise ProtocolError(
+            f"protocol {type(p).__name__} (name {p.name!r}) cannot be saved: give it a unique `name` and "
+            "register its class with rice_n.register_protocol"
+        )
+    params = p.params()
+    try:
+        saved = json.loads(json.dumps(params, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"protocol {p.name!r} cannot be saved: params() is not JSON ({exc})") from None
+    if _build(cls, saved) != p:
+        raise ProtocolError(f"protocol {p.name!r} cannot be saved: params() {saved!r} do not rebuild it")
+    return p.name if not saved else {"name": p.name, "params": saved}
+
+
+def protocol_label(protocol: str | Mapping[str, Any] | Protocol) -> str:
+    """A short display label: the name, with parameters if any (``climate-club(members=[0, 1], ...)``)."""
+    p = resolve_protocol(protocol)
+    params = p.params()
+    if not params:
+        return p.name
+    return f"{p.name}(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
+
+
+def parse_protocol_option(name: str, settings: Sequence[str]) -> Protocol:
+    """The protocol ``name`` with CLI ``key=value`` parameters (lists comma-separated: ``members=0,1,5``)."""
+    cls = PROTOCOLS.get(name)
+    if cls is None:
+        raise ProtocolError(f"unknown protocol {name!r}; registered: {', '.join(sorted(PROTOCOLS))}")
+    known = protocol_parameters(cls)
+    params: dict[str, Any] = {}
+    for item in settings:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ProtocolError(f"--set {item!r}: expected KEY=VALUE")
+        if key not in known:
+            raise ProtocolError(
+                f"--set {item!r}: protocol {name!r} has no parameter {key!r}; its parameters: "
+                f"{sorted(known) or 'none'}"
+            )
+        param = known[key]
+        is_list = isinstance(param.default, (list, tuple)) or any(
+            t in str(param.annotation) for t in ("list", "tuple", "Sequence")
+        )
+        params[key] = [_scalar(x) for x in text.split(",") if x.strip()] if is_list else _scalar(text)
+    return _build(cls, params)
+
+
+def _scalar(text: str) -> Any:
+    text = text.strip()
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)

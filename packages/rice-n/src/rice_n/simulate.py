@@ -97,11 +97,17 @@ def load_plan(path: str | Path, n_regions: int, n_actions: int, levels: int) -> 
     action levels in [0, levels] (``levels`` itself, fraction 1.0, is allowed: upstream's index bounds).
     """
     path = Path(path)
+    if path.is_dir():
+        raise PlanError(f"action plan {str(path)!r} is a folder; give a JSON file")
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise PlanError(f"action plan {str(path)!r} does not exist") from None
-    except json.JSONDecodeError as exc:
+    except OSError as exc:
+        raise PlanError(f"action plan {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"action plan {str(path)!r} is not a UTF-8 text file") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
         raise PlanError(f"action plan {str(path)!r} is not valid JSON: {exc}") from None
     return plan_fractions(data, n_regions, n_actions, levels)
 
@@ -129,19 +135,27 @@ def plan_fractions(data: Any, n_regions: int, n_actions: int, levels: int) -> np
                 f"(upstream layout){'' if n_actions == n_activity else f' or {n_actions}'}"
             )
         for d, value in enumerate(row):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise PlanError(f"region {r}, slot {d}: {_short(value)} is not a finite number")
+            if isinstance(value, float) and not math.isfinite(value):
                 raise PlanError(f"region {r}, slot {d}: {value!r} is not a finite number")
-            if value != int(value):
+            if isinstance(value, float) and value != int(value):
                 raise PlanError(f"region {r}, slot {d}: {value!r} is not an integer action level")
             top = levels if d < n_activity else (1 if d >= n_activity + 2 * n_regions else levels)
-            if not 0 <= value <= top:
-                raise PlanError(f"region {r}, slot {d}: action {value!r} is out of range [0, {top}]")
+            if not 0 <= value <= top:  # exact for Python ints of any size
+                raise PlanError(f"region {r}, slot {d}: action {_short(value)} is out of range [0, {top}]")
         vec = np.asarray(row, dtype=np.float64)
         scale = np.full(vec.size, 1.0 / levels)
         if vec.size == n_actions and n_actions > n_activity + 2 * n_regions:
             scale[n_activity + 2 * n_regions :] = 1.0
         out[r, : vec.size] = vec * scale
     return out
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a plan value, shortened (a 400-digit integer is not repeated in full)."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-6:]} ({len(text)} characters)"
 
 
 def policy_fractions(
@@ -170,14 +184,25 @@ def policy_fractions(
     return f
 
 
-def simulate(fractions: np.ndarray, env: BatchRiceEnv | None = None, **env_kwargs: Any) -> SimulationResult:
-    """Run one episode where every step uses ``fractions`` ``(N, D)`` (unchecked path)."""
+def simulate(
+    fractions: np.ndarray | None = None,
+    env: BatchRiceEnv | None = None,
+    actor: Any = None,
+    **env_kwargs: Any,
+) -> SimulationResult:
+    """Run one episode where every step uses ``fractions`` ``(N, D)`` (unchecked path), or where
+    ``actor(obs, mask, stage)`` gives integer actions ``(1, N, D)`` at each step (checked path)."""
+    if (fractions is None) == (actor is None):
+        raise ValueError("simulate needs either fractions or an actor")
     env = env or BatchRiceEnv(num_envs=1, observe=False, **env_kwargs)
-    env.reset()
+    obs, mask = env.reset()
     states = [env.state]
     done = False
     while not done:
-        _, _, _, done, info = env.step_unchecked(np.asarray(fractions)[None])
+        if actor is not None:
+            obs, mask, _, done, info = env.step(actor(obs, mask, env.next_stage))
+        else:
+            _, _, _, done, info = env.step_unchecked(np.asarray(fractions)[None])
         if info["stage"] == 0:
             states.append(env.state)
     metrics = {k: float(v[0]) for k, v in env.episode_metrics().items()}

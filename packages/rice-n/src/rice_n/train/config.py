@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from rice_n.protocols import Protocol, protocol_spec, resolve_protocol
 
 ALGOS = ("ppo", "a2c")
 
@@ -22,7 +25,8 @@ class TrainConfig:
     algo: str = "ppo"
     episodes: int = 300
     num_envs: int = 20
-    protocol: str = "none"
+    #: a registered protocol name, or a :class:`rice_n.Protocol` instance (saved as name + parameters)
+    protocol: str | Protocol = "none"
     mode: str = "upstream"
     hidden: tuple[int, ...] = (256, 256)
     gamma: float = 0.92
@@ -42,6 +46,23 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        proto = resolve_protocol(self.protocol)  # ProtocolError (a ValueError) for an unknown one
+        try:
+            spec = protocol_spec(proto)
+        except ValueError:
+            spec = None  # not saveable: train() refuses it with a clear message
+        object.__setattr__(self, "protocol", spec if isinstance(spec, str) else proto)
+        for name in ("gamma", "gae_lambda", "lr", "vf_coeff", "grad_clip", "clip_param"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.lr <= 0 or self.grad_clip <= 0 or self.clip_param <= 0 or self.vf_coeff < 0:
+            raise ValueError(
+                f"lr, grad_clip and clip_param must be > 0 and vf_coeff >= 0, got lr={self.lr!r}, "
+                f"grad_clip={self.grad_clip!r}, clip_param={self.clip_param!r}, vf_coeff={self.vf_coeff!r}"
+            )
+        if not all(math.isfinite(float(x)) for p in self.entropy_schedule for x in p):
+            raise ValueError(f"entropy_schedule must hold finite numbers, got {self.entropy_schedule!r}")
         if self.algo not in ALGOS:
             raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
         for name in ("episodes", "num_envs", "epochs", "minibatches"):
@@ -54,6 +75,11 @@ class TrainConfig:
             raise ValueError(f"gamma and gae_lambda must be in [0, 1], got {self.gamma}, {self.gae_lambda}")
         if not self.entropy_schedule:
             raise ValueError("entropy_schedule must have at least one (env_step, coefficient) point")
+
+    @property
+    def protocol_obj(self) -> Protocol:
+        """The protocol as an instance."""
+        return resolve_protocol(self.protocol)
 
     @property
     def iterations(self) -> int:
@@ -71,8 +97,9 @@ class TrainConfig:
         return float(pts[-1][1])
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (tuples as lists)."""
+        """A JSON-able dict (tuples as lists, the protocol as its saved spec; ProtocolError if unsaveable)."""
         d = asdict(self)
+        d["protocol"] = protocol_spec(self.protocol)
         d["hidden"] = list(self.hidden)
         d["entropy_schedule"] = [list(p) for p in self.entropy_schedule]
         return d

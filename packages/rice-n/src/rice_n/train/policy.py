@@ -67,6 +67,37 @@ def stage_dim_mask(env: Any) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class StageGroup:
+    """The action dims one stage uses: dims ``d0..d1-1``, each of ``levels`` levels, at flat logits
+    ``lo..hi-1`` (``hi - lo = (d1 - d0) * levels``)."""
+
+    d0: int
+    d1: int
+    levels: int
+    lo: int
+    hi: int
+
+
+def stage_groups(dims: np.ndarray, nvec: Any) -> tuple[StageGroup, ...] | None:
+    """One :class:`StageGroup` per stage when every stage uses a contiguous run of dims of equal size.
+
+    Then a stage's logits, sampling, log-probabilities and entropies need only its own dims (upstream's
+    bilateral protocol: 570 activity logits, 540 proposal logits, 54 accept logits instead of 1,164 at
+    every step). ``None`` when some stage's dims are scattered or of mixed sizes (the general path).
+    """
+    nvec = np.asarray(nvec, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(nvec)])
+    out = []
+    for row in np.asarray(dims, dtype=bool):
+        idx = np.flatnonzero(row)
+        if idx.size == 0 or idx[-1] - idx[0] + 1 != idx.size or (nvec[idx] != nvec[idx[0]]).any():
+            return None
+        d0, d1 = int(idx[0]), int(idx[-1]) + 1
+        out.append(StageGroup(d0, d1, int(nvec[d0]), int(offsets[d0]), int(offsets[d1])))
+    return tuple(out)
+
+
 class SharedPolicy(nn.Module):
     """One actor-critic for all regions: logits ``(B, N, sum(nvec))`` and values ``(B, N)``."""
 
@@ -96,15 +127,32 @@ class SharedPolicy(nn.Module):
         nn.init.orthogonal_(self.logits.weight, gain=0.01)
         nn.init.zeros_(self.logits.bias)
 
-    def forward_split(self, shared: torch.Tensor, private: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, N, M)`` and values ``(B, N)`` from shared ``(B, S)`` and private ``(B, N, P)``."""
+    def hidden_split(self, shared: torch.Tensor, private: torch.Tensor) -> torch.Tensor:
+        """The trunk's output ``(B, N, H)`` from shared ``(B, S)`` and private ``(B, N, P)`` features."""
         n, s = self.split.n_agents, self.split.shared_dim
         w, b = self.first.weight, self.first.bias
         h = (shared @ w[:, n : n + s].T)[:, None, :] + w[:, :n].T[None] + b
         if self.split.private_dim:
             h = h + private @ w[:, n + s :].T
-        h = self.trunk(h)
+        return self.trunk(h)
+
+    def forward_split(self, shared: torch.Tensor, private: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, N, M)`` and values ``(B, N)`` from shared ``(B, S)`` and private ``(B, N, P)``."""
+        h = self.hidden_split(shared, private)
         return self.logits(h), self.value(h).squeeze(-1)
+
+    def group_logits(self, h: torch.Tensor, group: StageGroup, mask: torch.Tensor | None) -> torch.Tensor:
+        """Masked logits ``(..., d1 - d0, levels)`` of one stage's dims from the trunk output ``h``.
+
+        ``mask`` is the flat mask ``(..., M)`` (bool) or None.
+        """
+        w, b = self.logits.weight[group.lo : group.hi], self.logits.bias[group.lo : group.hi]
+        logits = torch.nn.functional.linear(h, w, b)
+        if mask is not None:
+            m = mask[..., group.lo : group.hi]
+            if not bool(m.all()):
+                logits = logits.masked_fill(~m, MASKED_LOGIT)
+        return logits.view(*logits.shape[:-1], group.d1 - group.d0, group.levels)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and values from full observations ``(B, N, F)`` (or ``(..., F)`` rows, generic path)."""

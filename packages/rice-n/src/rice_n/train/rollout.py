@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rice_n.train.policy import SharedPolicy, log_softmax_levels, sample_actions
+from rice_n.train.policy import SharedPolicy, StageGroup, log_softmax_levels, sample_actions
 
 
 @dataclass
@@ -53,10 +53,13 @@ def collect(
     device: torch.device,
     dims: torch.Tensor,
     greedy: bool = False,
+    groups: tuple[StageGroup, ...] | None = None,
 ) -> Rollout:
     """Run ``env``'s B episodes to the end with ``policy`` (sampling with ``generator``).
 
-    ``dims`` ``(n_stages, D)`` weighs each action dim's log-probability per stage (1 = counts).
+    ``dims`` ``(n_stages, D)`` weighs each action dim's log-probability per stage (1 = counts). With
+    ``groups`` (see :func:`rice_n.train.policy.stage_groups`) only the stage's own dims are computed and
+    sampled; the others are 0 (the env does not read them at that stage).
     """
     start = time.perf_counter()
     split = policy.split
@@ -70,17 +73,28 @@ def collect(
         o = to_tensor(obs, device, torch.float32)
         m = to_tensor(mask, device).bool()
         shared, private = split.split(o)
-        logits, values = policy.forward_split(shared, private)
-        padded = policy.padded(logits, m)
-        actions = sample_actions(padded, generator, greedy)
-        logp_all = log_softmax_levels(padded)
-        logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # (B, N, D)
+        if groups is None:
+            logits, values = policy.forward_split(shared, private)
+            padded = policy.padded(logits, m)
+            actions = sample_actions(padded, generator, greedy)
+            logp_all = log_softmax_levels(padded)
+            logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # (B, N, D)
+            logp = logp * dims[stage]
+        else:
+            g = groups[stage]
+            h = policy.hidden_split(shared, private)
+            values = policy.value(h).squeeze(-1)
+            padded = policy.group_logits(h, g, m)
+            sampled = sample_actions(padded, generator, greedy)
+            logp = log_softmax_levels(padded).gather(-1, sampled.unsqueeze(-1)).squeeze(-1)
+            actions = sampled.new_zeros((*sampled.shape[:-1], policy.nvec.size))
+            actions[..., g.d0 : g.d1] = sampled
         masked_taken += int((logp < -1e6).sum())
         shared_l.append(shared)
         private_l.append(private)
         mask_l.append(m)
         act_l.append(actions.to(torch.uint8))
-        logp_l.append((logp * dims[stage]).sum(-1))
+        logp_l.append(logp.sum(-1))
         val_l.append(values)
         stage_l.append(stage)
         obs, mask, reward, done, _ = env.step(actions.cpu().numpy() if numpy_env else actions)

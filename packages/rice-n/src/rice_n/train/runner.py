@@ -19,14 +19,25 @@ import numpy as np
 import torch
 
 from rice_n import __version__
-from rice_n._io import write_bytes_atomic, write_json_atomic
+from rice_n._io import output_dir, write_bytes_atomic, write_json_atomic
 from rice_n.batch import BatchRiceEnv
+from rice_n.protocols import protocol_spec
 from rice_n.train.a2c import a2c_update
 from rice_n.train.config import TrainConfig
 from rice_n.train.learner import flatten
-from rice_n.train.policy import ObsSplit, SharedPolicy, stage_dim_mask
+from rice_n.train.policy import ObsSplit, SharedPolicy, stage_dim_mask, stage_groups
 from rice_n.train.ppo import ppo_update
 from rice_n.train.rollout import collect
+from rice_n.train.runfolder import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    RLLIB_CHECKPOINT,
+    check_run_folder,
+    discard_run,
+    read_metrics,
+    read_saved_config,
+    remove_temp_files,
+)
 from rice_n.train.store import (
     CHECKPOINT_FILE,
     PolicyError,
@@ -34,9 +45,6 @@ from rice_n.train.store import (
     save_checkpoint,
     save_policy,
 )
-
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.json"
 
 
 @dataclass
@@ -58,9 +66,9 @@ def make_env(config: TrainConfig, num_envs: int, device: torch.device) -> BatchR
 
 
 def env_info(env: BatchRiceEnv, config: TrainConfig) -> dict[str, Any]:
-    """The env facts a policy depends on (for its header and config.json)."""
+    """The env facts a policy depends on (for its header and config.json); the protocol as its spec."""
     return {
-        "protocol": config.protocol,
+        "protocol": protocol_spec(config.protocol),
         "mode": config.mode,
         "n_agents": env.n_agents,
         "obs_dim": env.obs_dim,
@@ -70,18 +78,19 @@ def env_info(env: BatchRiceEnv, config: TrainConfig) -> dict[str, Any]:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cuda"`` only when available (clear error otherwise); default CPU."""
-    dev = torch.device(device or "cpu")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available")
+    """A torch device from its name (``cpu``, ``cuda``, ``cuda:1``); ValueError if unknown or unavailable."""
+    try:
+        dev = torch.device(device or "cpu")
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {str(device)!r}; use cpu or cuda[:INDEX]") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} requested but CUDA is not available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type != "cpu":
+        raise ValueError(f"device {str(device)!r} is not supported; use cpu or cuda[:INDEX]")
     return dev
-
-
-def _read_metrics(path: Path, keep: int) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    return lines[:keep]
 
 
 def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
@@ -96,6 +105,38 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
     return tqdm(total=total, initial=initial, unit="ep", desc="rice-n train", dynamic_ncols=True)
 
 
+def _check_resume(out: Path, config: TrainConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Validate a run to continue: its config.json, checkpoint and metrics; returns (checkpoint, rows)."""
+    saved = read_saved_config(out)
+    if (out / RLLIB_CHECKPOINT).exists():
+        raise PolicyError(f"{str(out)!r} is a run of --engine rllib: resume it with --engine rllib")
+    try:
+        saved_cfg = TrainConfig.from_dict(saved)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"{str(out / CONFIG_FILE)!r} holds no valid training config: {exc}") from None
+    ckpt_path = out / CHECKPOINT_FILE
+    ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    if ckpt is not None:
+        try:
+            saved_cfg = TrainConfig.from_dict(ckpt["config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolicyError(
+                f"checkpoint {str(ckpt_path)!r} holds no valid training config: {exc}"
+            ) from None
+    if saved_cfg.replace(episodes=config.episodes) != config:
+        raise PolicyError(
+            f"run {str(out)!r} was written with another config; resume needs the same options (only "
+            f"--episodes may change): saved {saved_cfg.to_dict()}"
+        )
+    history = read_metrics(out / METRICS_FILE)
+    if ckpt is None:
+        return None, []
+    start = int(ckpt["iteration"])
+    if len(history) < start:
+        raise PolicyError(f"{out / METRICS_FILE} has fewer lines than the checkpoint's {start} iterations")
+    return ckpt, history[:start]
+
+
 def train(
     config: TrainConfig,
     out: str | Path,
@@ -104,16 +145,22 @@ def train(
     checkpoint_every: int = 10,
     progress: bool = True,
     stop_after: int | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train the shared policy for ``config.episodes`` episodes; write the run folder ``out``.
 
-    ``stop_after`` ends the run after that many iterations (for tests of ``resume``).
+    A folder that already holds a run is refused (:class:`RunFolderError`) unless ``resume`` (continue
+    it from its checkpoint) or ``overwrite`` (discard it); every argument, the device, the protocol and
+    the checkpoint are checked before anything is created or changed. ``stop_after`` ends the run after
+    that many iterations (for tests of ``resume``).
     """
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    config_dict = config.to_dict()  # ProtocolError for a protocol that cannot be saved
     dev = resolve_device(device)
+    has_run = check_run_folder(out, resume, overwrite)
+    ckpt, history = _check_resume(out, config) if (resume and has_run) else (None, [])
     torch.manual_seed(config.seed)
     env = make_env(config, config.num_envs, dev)
     info = env_info(env, config)
@@ -121,46 +168,40 @@ def train(
     policy = SharedPolicy(split, env.action_nvec, config.hidden).to(dev)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
-    dims = torch.as_tensor(
-        stage_dim_mask(env) if config.stage_dims else np.ones((env.n_stages, env.n_actions)),
-        dtype=torch.float32,
-        device=dev,
-    )
+    dims_np = stage_dim_mask(env) if config.stage_dims else np.ones((env.n_stages, env.n_actions))
+    dims = torch.as_tensor(dims_np, dtype=torch.float32, device=dev)
+    groups = stage_groups(dims_np, env.action_nvec)
     start_iter, episodes_done, env_steps = 0, 0, 0
-    history: list[dict[str, Any]] = []
-    ckpt_path = out / CHECKPOINT_FILE
-    if resume and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        saved = TrainConfig.from_dict(ckpt["config"])
-        if saved.replace(episodes=config.episodes) != config:
-            raise PolicyError(
-                f"checkpoint {str(ckpt_path)!r} was written with another config; resume needs the same "
-                f"options (only --episodes may change): saved {saved.to_dict()}"
-            )
+    if ckpt is not None:
         try:
             policy.load_state_dict(ckpt["policy"])
-        except RuntimeError as exc:
-            raise PolicyError(f"checkpoint {str(ckpt_path)!r} does not fit this env: {exc}") from None
-        optimizer.load_state_dict(ckpt["optimizer"])
-        generator.set_state(ckpt["generator"])
-        start_iter = int(ckpt["iteration"])
-        episodes_done, env_steps = int(ckpt["episodes"]), int(ckpt["env_steps"])
-        history = _read_metrics(out / METRICS_FILE, start_iter)
-        if len(history) != start_iter:
-            raise PolicyError(f"{out / METRICS_FILE} has fewer lines than the checkpoint's {start_iter}")
-    elif (out / METRICS_FILE).exists() and not resume:
-        (out / METRICS_FILE).unlink()
-        ckpt_path.unlink(missing_ok=True)
-    write_json_atomic(
-        out / CONFIG_FILE,
-        {
-            "config": config.to_dict(),
-            "seed": config.seed,
-            "env": info,
-            "device": str(dev),
-            "rice_n_version": __version__,
-        },
-    )
+            optimizer.load_state_dict(ckpt["optimizer"])
+            generator.set_state(ckpt["generator"])
+            start_iter = int(ckpt["iteration"])
+            episodes_done, env_steps = int(ckpt["episodes"]), int(ckpt["env_steps"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise PolicyError(
+                f"checkpoint {str(out / CHECKPOINT_FILE)!r} does not fit this run: {exc}"
+            ) from None
+    with output_dir(out):
+        if has_run and not resume:
+            discard_run(out)
+        elif has_run:
+            remove_temp_files(out)
+            if ckpt is None:
+                (out / METRICS_FILE).unlink(missing_ok=True)
+            else:
+                _write_metrics(out / METRICS_FILE, history)  # without a torn last line
+        write_json_atomic(
+            out / CONFIG_FILE,
+            {
+                "config": config_dict,
+                "seed": config.seed,
+                "env": info,
+                "device": str(dev),
+                "rice_n_version": __version__,
+            },
+        )
     update = ppo_update if config.algo == "ppo" else a2c_update
     bar = _progress(config.episodes, episodes_done, progress and not os.environ.get("TQDM_DISABLE"))
     it = start_iter
@@ -171,9 +212,9 @@ def train(
             batch = min(config.num_envs, config.episodes - episodes_done)
             run_env = env if batch == config.num_envs else make_env(config, batch, dev)
             coeff = config.entropy_coeff(env_steps)
-            ro = collect(run_env, policy, generator, dev, dims)
+            ro = collect(run_env, policy, generator, dev, dims, groups=groups)
             t0 = time.perf_counter()
-            samples = flatten(ro, dims, config.gamma, config.gae_lambda, config.normalize_advantages)
+            samples = flatten(ro, dims, config.gamma, config.gae_lambda, config.normalize_advantages, groups)
             stats = update(policy, optimizer, samples, config, coeff, generator)
             learn_s = time.perf_counter() - t0
             it += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise PolicyError(f"no checkpoint at {str(path)!r}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle's protocol warning: the error below says it all
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types on a corrupt zip/pickle
         raise PolicyError(f"checkpoint {str(path)!r} is corrupt: {type(exc).__name__}: {exc}") from None
     if not isinstance(payload, dict) or "policy" not in payload or "iteration" not in payload:

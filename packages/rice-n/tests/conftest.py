@@ -1,0 +1,20 @@
+"""Shared fixtures: one Ray instance per test session for the scale-out tests (started only when used)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[Any]:
+    """A local Ray instance (2 CPUs, no dashboard) shared by every scale-out test of the session."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if ray.is_initialized():
+        ray.shutdown()

@@ -1,0 +1,111 @@
+"""``rice-n train --engine rllib``: RLlib PPO on Ray writes a built-in run folder; masks hold; resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from rice_n.cli import main
+from rice_n.evaluate import evaluate_policy
+from rice_n.train import load_policy, preset, train
+from rice_n.train.rllib_env import RiceMultiAgentEnv
+from rice_n.train.rllib_module import MaskedSharedPolicyModule
+from rice_n.train.rllib_runner import RLLIB_CHECKPOINT, train_rllib
+
+pytestmark = pytest.mark.scaleout
+
+SMALL = {"num_envs": 2, "hidden": (32,), "epochs": 2, "minibatches": 2}
+
+
+def test_masking_module_never_samples_a_masked_level() -> None:
+    env = RiceMultiAgentEnv({"protocol": "bilateral"})
+    spec = env.pz.batch
+    space = env.observation_spaces["region_0"]
+    module = MaskedSharedPolicyModule(
+        observation_space=space,
+        action_space=env.action_spaces["region_0"],
+        model_config={
+            "split": [27, spec.obs_dim - 27 - spec.layout.private_dim, spec.layout.private_dim],
+            "hidden": [16],
+        },
+    )
+    from ray.rllib.core.columns import Columns
+
+    rng = np.random.default_rng(0)
+    e, m, d = 64, space["action_mask"].shape[0], space["active_dims"].shape[0]
+    mask = (rng.random((e, m)) < 0.3).astype(np.float32)
+    starts, nvec = env.offsets, env.action_spaces["region_0"].nvec
+    mask[np.arange(e)[:, None], starts + (rng.random((e, d)) * nvec).astype(int)] = 1.0  # >= 1 level per dim
+    active = (rng.random((e, d)) < 0.5).astype(np.float32)
+    obs = {
+        "features": torch.randn(e, space["features"].shape[0]),
+        "action_mask": torch.as_tensor(mask),
+        "active_dims": torch.as_tensor(active),
+    }
+    for forward in (module.forward_exploration, module.forward_inference, module.forward_train):
+        logits = forward({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
+        dist = module.get_exploration_action_dist_cls().from_logits(logits)
+        for _ in range(20):
+            a = dist.sample().numpy()
+            assert mask[np.arange(e)[:, None], starts + a].all()
+            lowest = np.array(
+                [
+                    [np.flatnonzero(mask[i, s : s + k])[0] for s, k in zip(starts, nvec, strict=True)]
+                    for i in range(e)
+                ]
+            )
+            assert (
+                a[active == 0] == lowest[active == 0]
+            ).all()  # unused dims pinned: no log-prob, no entropy
+
+
+def test_rllib_run_folder_is_a_builtin_run_and_resumes(ray_session: Any, tmp_path: Path) -> None:
+    config = preset("ppo", episodes=4, **SMALL)
+    run = tmp_path / "rllib"
+    first = train_rllib(config, run, stop_after=1, progress=False)
+    assert len(first.history) == 1 and (run / RLLIB_CHECKPOINT / "rice_n_state.json").is_file()
+    with pytest.raises(ValueError, match="already holds"):
+        train_rllib(config, run, progress=False)
+    (run / ".checkpoint.rllib-tmp").mkdir()  # a stale temp folder of a killed save
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"iteration": 2, "tor')  # a torn line
+    result = train_rllib(config, run, resume=True, progress=False)
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [1, 2] and rows[-1]["episodes"] == 4
+    assert not (run / ".checkpoint.rllib-tmp").exists()
+    builtin = train(preset("ppo", episodes=2, **SMALL), tmp_path / "builtin", progress=False)
+    assert set(rows[0]) == set(builtin.history[0])
+    with pytest.raises(ValueError, match="resume it with --engine rllib"):
+        train(config, run, resume=True, progress=False)
+    with pytest.raises(ValueError, match="resume it with --engine local"):
+        train_rllib(config, tmp_path / "builtin", resume=True, progress=False)
+    assert all(r["masked_actions"] == 0 for r in rows)
+    meta = json.loads((run / "config.json").read_text())
+    assert meta["engine"] == "rllib" and meta["config"] == config.to_dict()
+    policy, header = load_policy(run)
+    for name, value in result.policy.state_dict().items():
+        assert torch.equal(policy.state_dict()[name], value)
+    assert header["format"] == "rice-n-policy/1"
+    ev = evaluate_policy(str(run), episodes=2, seed=0)
+    assert np.isfinite(ev.per_episode["temperature_rise"]).all()
+    assert (
+        main(["compare", str(run), "random", "--episodes", "2", "--no-plots", "--out", str(tmp_path / "c")])
+        == 0
+    )
+
+
+def test_cli_rllib_bilateral_with_env_runner(ray_session: Any, tmp_path: Path) -> None:
+    out = tmp_path / "neg"
+    argv = ["train", "--engine", "rllib", "--protocol", "bilateral", "--episodes", "2", "--num-envs", "2"]
+    argv += ["--hidden", "32", "--epochs", "1", "--num-env-runners", "1", "--no-plots", "--out", str(out)]
+    assert main(argv) == 0
+    (row,) = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert row["episodes"] == 2 and row["masked_actions"] == 0 and np.isfinite(row["policy_loss"])
+    ev = out / "eval"
+    assert main(["evaluate", "--policy", str(out), "--episodes", "2", "--no-plots", "--out", str(ev)]) == 0
+    assert json.loads((ev / "metrics.json").read_text())["episodes"] == 2
