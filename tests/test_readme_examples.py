@@ -108,7 +108,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PENDING = (
     set()
     if os.environ.get("README_TEST_ALL")
-    else {"sparse-drl", "stable-grad-rl", "rice-n", "map-merge", "vcr-wiki"}
+    else {"sparse-drl", "stable-grad-rl", "rice-n", "vcr-wiki"}
 )
 READMES = [
     ROOT / "README.md",
