@@ -11,6 +11,7 @@ The same run folder as the built-in trainer (:mod:`rice_n.train.runner`): ``conf
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -252,11 +253,11 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     """Join the cluster at ``address`` or start a local Ray instance; True when this call started Ray."""
     if ray.is_initialized():
         return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     if address:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        ray.init(address=address, **quiet)
     else:
-        cpus = max(os.cpu_count() or 1, num_env_runners + 1)
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=max(os.cpu_count() or 1, num_env_runners + 1), **quiet)
     return True
 
 
