@@ -76,7 +76,12 @@ def bench_builtin(config: Any, tmp: Path) -> dict[str, Any]:
     w0, c0 = time.perf_counter(), time.process_time()
     res = train(config, tmp / "builtin", progress=False)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return {"engine": "local", "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), **summary(res.history, res.out)}
+    return {
+        "engine": "local",
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        **summary(res.history, res.out),
+    }
 
 
 def bench_rllib(config: Any, tmp: Path, num_env_runners: int) -> dict[str, Any]:

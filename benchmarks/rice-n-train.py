@@ -30,7 +30,7 @@ import torch
 
 from rice_n.train import preset, train
 
-TARGETS_S = {"none": 60.0, "bilateral": 300.0}
+TARGETS_S = {"none": 60.0, "bilateral": 60.0}
 UPSTREAM_CPU_S = {"none": 360.0, "bilateral": 33 * 60.0}
 
 

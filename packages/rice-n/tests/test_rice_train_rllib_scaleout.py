@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +16,19 @@ import torch
 from rice_n.cli import main
 from rice_n.evaluate import evaluate_policy
 from rice_n.train import load_policy, preset, train
-from rice_n.train.rllib_env import RiceMultiAgentEnv
-from rice_n.train.rllib_module import MaskedSharedPolicyModule
-from rice_n.train.rllib_runner import RLLIB_CHECKPOINT, train_rllib
 
+# ray is imported inside the tests: without it this module must still be collected (and deselected)
 pytestmark = pytest.mark.scaleout
 
 SMALL = {"num_envs": 2, "hidden": (32,), "epochs": 2, "minibatches": 2}
 
 
 def test_masking_module_never_samples_a_masked_level() -> None:
+    from ray.rllib.core.columns import Columns
+
+    from rice_n.train.rllib_env import RiceMultiAgentEnv
+    from rice_n.train.rllib_module import MaskedSharedPolicyModule
+
     env = RiceMultiAgentEnv({"protocol": "bilateral"})
     spec = env.pz.batch
     space = env.observation_spaces["region_0"]
@@ -34,8 +40,6 @@ def test_masking_module_never_samples_a_masked_level() -> None:
             "hidden": [16],
         },
     )
-    from ray.rllib.core.columns import Columns
-
     rng = np.random.default_rng(0)
     e, m, d = 64, space["action_mask"].shape[0], space["active_dims"].shape[0]
     mask = (rng.random((e, m)) < 0.3).astype(np.float32)
@@ -65,6 +69,8 @@ def test_masking_module_never_samples_a_masked_level() -> None:
 
 
 def test_rllib_run_folder_is_a_builtin_run_and_resumes(ray_session: Any, tmp_path: Path) -> None:
+    from rice_n.train.rllib_runner import RLLIB_CHECKPOINT, train_rllib
+
     config = preset("ppo", episodes=4, **SMALL)
     run = tmp_path / "rllib"
     first = train_rllib(config, run, stop_after=1, progress=False)
@@ -99,13 +105,19 @@ def test_rllib_run_folder_is_a_builtin_run_and_resumes(ray_session: Any, tmp_pat
     )
 
 
-def test_cli_rllib_bilateral_with_env_runner(ray_session: Any, tmp_path: Path) -> None:
+def test_cli_rllib_on_an_existing_cluster_with_env_runner(ray_session: Any, tmp_path: Path) -> None:
+    """A separate ``rice-n train`` process joins the session's cluster (--address), samples on an actor."""
     out = tmp_path / "neg"
-    argv = ["train", "--engine", "rllib", "--protocol", "bilateral", "--episodes", "2", "--num-envs", "2"]
-    argv += ["--hidden", "32", "--epochs", "1", "--num-env-runners", "1", "--no-plots", "--out", str(out)]
-    assert main(argv) == 0
+    address = ray_session.get_runtime_context().gcs_address
+    argv = ["train", "--engine", "rllib", "--address", address, "--num-env-runners", "1", "--protocol"]
+    argv += ["bilateral", "--episodes", "2", "--num-envs", "2", "--hidden", "32", "--epochs", "1"]
+    argv += ["--no-plots", "--out", str(out)]
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "rice_n", *argv], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert row["episodes"] == 2 and row["masked_actions"] == 0 and np.isfinite(row["policy_loss"])
+    assert json.loads((out / "config.json").read_text())["num_env_runners"] == 1
     ev = out / "eval"
     assert main(["evaluate", "--policy", str(out), "--episodes", "2", "--no-plots", "--out", str(ev)]) == 0
     assert json.loads((ev / "metrics.json").read_text())["episodes"] == 2

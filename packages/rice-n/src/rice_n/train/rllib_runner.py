@@ -11,6 +11,7 @@ The same run folder as the built-in trainer (:mod:`rice_n.train.runner`): ``conf
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -47,6 +48,8 @@ from rice_n.train.store import CHECKPOINT_FILE, PolicyError, save_policy
 #: Temp folders of a checkpoint swap, and the run state saved inside the checkpoint.
 TMP_CHECKPOINT, OLD_CHECKPOINT = ".checkpoint.rllib-tmp", ".checkpoint.rllib-old"
 STATE_FILE = "rice_n_state.json"
+#: RLlib's timers of sampling and of the learner update (rollout_s and learn_s in metrics.jsonl).
+TIMERS = ("env_runner_sampling_timer", "learner_update_timer")
 #: The one module all regions share.
 MODULE_ID = "regions"
 #: Per-episode sums the env runners report (see :class:`EpisodeMetrics`).
@@ -224,9 +227,7 @@ def _row(
     sums = result["env_runners"][INFO_KEY]
     n = max(int(sums["episodes"]), 1)
     learner = result["learners"][MODULE_ID]
-    timers = result["timers"]
-    rollout_s = float(timers["env_runner_sampling_timer"])
-    learn_s = float(timers["learner_update_timer"])
+    rollout_s, learn_s = (float(result["timers"][timer]) for timer in TIMERS)
     env_steps = int(result["env_runners"]["num_env_steps_sampled"])
     return {
         "iteration": counters["iteration"],
@@ -252,11 +253,11 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     """Join the cluster at ``address`` or start a local Ray instance; True when this call started Ray."""
     if ray.is_initialized():
         return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     if address:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        ray.init(address=address, **quiet)
     else:
-        cpus = max(os.cpu_count() or 1, num_env_runners + 1)
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=max(os.cpu_count() or 1, num_env_runners + 1), **quiet)
     return True
 
 
@@ -335,6 +336,8 @@ def _loop(
     """Train until ``config.episodes`` episodes (or ``stop_after`` iterations); returns the policy."""
     config, counters = run.config, run.counters
     start = saved = counters["iteration"]
+    for timer in TIMERS:  # per-iteration sums (RLlib's default is a slow moving average)
+        algo.metrics.log_value(("timers", timer), 0.0, reduce="sum")
     policy: SharedPolicy | None = None
     bar = _progress(config.episodes, counters["episodes"], progress and not os.environ.get("TQDM_DISABLE"))
     try:
@@ -360,4 +363,4 @@ def _loop(
     finally:
         if bar is not None:
             bar.close()
-    return policy if saved > start else run.checkpoint(algo)
+    return policy if policy is not None and saved == counters["iteration"] else run.checkpoint(algo)
