@@ -188,3 +188,10 @@ def test_resume_after_kill_drops_torn_line_and_temp_files(tmp_path: Path) -> Non
     assert steps == list(range(100, 1501, 100))
     assert not list(out.glob(".*.tmp"))
     assert (out / "summary.json").exists()
+
+
+def test_outputs_get_the_users_umask(finished_run: Path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("config.json", "checkpoint.pt", "summary.json", "metrics.jsonl"):
+        assert (finished_run / name).stat().st_mode & 0o777 == 0o666 & ~mask, name

@@ -13,9 +13,19 @@ import torch
 __all__ = ["atomic_torch_save", "atomic_write_text", "read_jsonl", "write_json"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _tmp_in(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` with the permissions of a plain ``open`` (the user's umask;
+    ``mkstemp`` alone would give 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -164,6 +164,7 @@ def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -
     ray = import_ray()
     from ray import tune
 
+    out = out.resolve()  # Tune runs each trial in its own working directory
     started = False
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
