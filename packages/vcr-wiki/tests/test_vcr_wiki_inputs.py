@@ -14,7 +14,15 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from vcr_wiki.inputs import ImageError, InputSpec, Pair, count_pairs, detect_format, load_image, read_pairs
+from vcr_wiki.build.inputs import (
+    ImageError,
+    InputSpec,
+    Pair,
+    count_pairs,
+    detect_format,
+    load_image,
+    read_pairs,
+)
 
 
 def _png(path: Path, w: int = 40, h: int = 30) -> bytes:
