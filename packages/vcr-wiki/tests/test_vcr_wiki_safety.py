@@ -168,3 +168,30 @@ def test_resume_refuses_changed_image_bytes(tmp_path: Path, capsys: pytest.Captu
     before = _tree(out)
     assert _build(pairs, out, "--resume") == 2
     assert "changed" in capsys.readouterr().err and _tree(out) == before
+
+
+def test_an_interrupted_swap_is_completed_by_the_next_run(
+    pairs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcr_wiki.build.builder as builder
+
+    out = tmp_path / "DS"
+    assert _build(pairs, out) == 0
+    real_replace = os.replace
+    calls = []
+
+    def crash_after_first_move(src, dst):  # the old data/ is moved away, then the process dies
+        calls.append((src, dst))
+        real_replace(src, dst)
+        if Path(dst).name == "old-data":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder.os, "replace", crash_after_first_move)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(pairs, out, BuildConfig(seed=9, shard_size=2), overwrite=True, progress=False)
+    monkeypatch.setattr(builder.os, "replace", real_replace)
+    assert not (out / "data").exists() and (out / "_state" / "swap").is_file()
+    m = build_dataset(pairs, out, BuildConfig(seed=9, shard_size=2), resume=True, progress=False)
+    assert m["complete"] and not (out / "_state").exists()
+    assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 9
+    assert len(list((out / "data").glob("*.parquet"))) == 3

@@ -405,11 +405,12 @@ def _verified_shards(plan: BuildPlan) -> dict[int, dict[str, Any]]:
 # ---- the build ------------------------------------------------------------------------------------------
 
 
-def _finish_swap(out: Path) -> None:
-    """Complete an interrupted swap: the finished new dataset in ``_state`` replaces the old one."""
+def _finish_swap(out: Path) -> bool:
+    """Complete an interrupted swap: the finished new dataset in ``_state`` replaces the old one.
+    Returns whether there was one."""
     state = out / STATE_DIR
     if not (state / "swap").is_file():
-        return
+        return False
     staged, old = state / DATA_DIR, state / "old-data"
     if staged.is_dir():
         if (out / DATA_DIR).exists() and not old.exists():
@@ -420,6 +421,7 @@ def _finish_swap(out: Path) -> None:
         if (state / name).is_file():
             os.replace(state / name, out / name)
     shutil.rmtree(state)
+    return True
 
 
 def _swap_in(out: Path, manifest: dict[str, Any]) -> None:
@@ -470,9 +472,10 @@ def build_dataset(
     out = plan.out
     state = out / STATE_DIR
     # ---- from here on, files under `out` change (the finished dataset only at the swap) ----
+    if _finish_swap(out) and not plan.fresh:  # the build in progress was finished: it is now in place
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     if plan.fresh and state.exists():
         shutil.rmtree(state)
-    _finish_swap(out)
     for folder in (state / DATA_DIR, state / "shards"):
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(folder)
