@@ -1,10 +1,10 @@
-"""N-gram choice before (vcr-wiki 0.1) and after (0.2, upstream's rule): spans per sample and the share of
+"""N-gram choice before (vcr-wiki 0.1.0) and after (0.1.1, upstream's rule): spans per sample and the share of
 selections that upstream's ``mask_ngram`` could never make, on the shipped English captions.
 
     python benchmarks/vcr-wiki-ngrams.py [--seeds 50] [--width 300]
 
-0.1 tokenized the whole caption and took windows of n consecutive eligible tokens of the full token list
-(so two spans could be separated by punctuation only); 0.2 tokenizes the kept lines and takes n-grams of
+0.1.0 tokenized the whole caption and took windows of n consecutive eligible tokens of the full token list
+(so two spans could be separated by punctuation only); 0.1.1 tokenizes the kept lines and takes n-grams of
 the eligible-word list with upstream's covered-index rule. A selection is "impossible upstream" when a span
 is not an n-gram of the kept caption's eligible-word list or two spans are adjacent in that list.
 Both use the same (offline regex) tokenizer, so only the rule differs.

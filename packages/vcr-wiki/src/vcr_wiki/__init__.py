@@ -6,7 +6,7 @@ columns. ``vcr_wiki.eval``: score any runner (a local VLM through transformers, 
 with upstream's metric or lmms-eval's variant. ``vcr_wiki.tokens``: the tokenizer both use.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.1.1"
 
 from vcr_wiki.build import BuildConfig, InputSpec, SampleMaker, build_dataset
 from vcr_wiki.eval import EvalConfig, evaluate, load_eval_samples, score_blank, score_sample
