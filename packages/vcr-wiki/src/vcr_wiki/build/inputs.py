@@ -233,20 +233,6 @@ def read_pairs(spec: InputSpec) -> Iterator[Pair]:
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 
-def count_pairs(spec: InputSpec) -> int:
-    """Number of rows ``read_pairs`` yields (cheap for Parquet, one pass otherwise)."""
-    path = Path(spec.path)
-    fmt = spec.format or detect_format(path)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    if fmt == "jsonl":
-        with path.open("rb") as fh:
-            return sum(1 for line in fh if line.strip())
-    return sum(1 for _ in read_pairs(spec))
-
-
 class ImageError(ValueError):
     """An image that is missing, unreadable, outside the input folder or too large to decode safely."""
 
