@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 from PIL import Image, ImageDraw, ImageFont
 
-from vcr_wiki.metrics import get_tokenizer, score_sample
+from vcr_wiki.eval.metrics import get_tokenizer, score_sample
 
 WORDS = [
     "the",
@@ -166,7 +166,7 @@ def metric_throughput(n_blanks: int, seed: int = 0) -> list[dict]:
 
 def ocr_throughput(n_images: int, seed: int = 0) -> dict | None:
     """Images per second of the Tesseract baseline on 300 x ~330 px stacked renders (one thread)."""
-    from vcr_wiki.runners.ocr import TesseractRunner, tesseract_available
+    from vcr_wiki.eval.runners.ocr import TesseractRunner, tesseract_available
 
     if not tesseract_available("en"):
         return None

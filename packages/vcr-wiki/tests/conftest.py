@@ -14,3 +14,15 @@ def zh_font() -> str:
         return str(find_zh_font())
     except FontNotFoundError as exc:
         pytest.skip(f"no CJK font: {exc}")
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """A local Ray instance (2 CPUs) shared by the scale-out tests of every package in one process."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if ray.is_initialized():
+        ray.shutdown()

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from vcr_wiki.build import build_dataset
-from vcr_wiki.controls import write_unmasked_copy
-from vcr_wiki.evaluate import EvalConfig, evaluate
-from vcr_wiki.runners.ocr import tesseract_available
-from vcr_wiki.sample import BuildConfig
-from vcr_wiki.sample_data import write_sample_pairs
+from vcr_wiki.build.builder import build_dataset
+from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.demo.sample_data import write_sample_pairs
+from vcr_wiki.eval.controls import write_unmasked_copy
+from vcr_wiki.eval.evaluate import EvalConfig, evaluate
+from vcr_wiki.eval.runners.ocr import tesseract_available
 
 N_EN = 8
 HAS_OCR = tesseract_available("en")

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from vcr_wiki.evaluate import EvalConfig, evaluate, lmms_eval_task_name, load_eval_samples
-from vcr_wiki.report import load_result, render_report
-from vcr_wiki.runners.oracle import visible_text
+from vcr_wiki.eval.evaluate import EvalConfig, evaluate, lmms_eval_task_name, load_eval_samples
+from vcr_wiki.eval.report import load_result, render_report
+from vcr_wiki.eval.runners.oracle import visible_text
 
 CAPTIONS = [
     ("The old stone bridge crosses the quiet river near the village.", ["stone bridge crosses the quiet"]),

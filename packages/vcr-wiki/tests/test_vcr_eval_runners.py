@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from vcr_wiki.runners import OracleRunner, Runner, TesseractRunner, image_key, tesseract_available
-from vcr_wiki.runners.ocr import normalize_ocr_text
+from vcr_wiki.eval.runners import OracleRunner, Runner, TesseractRunner, image_key, tesseract_available
+from vcr_wiki.eval.runners.ocr import normalize_ocr_text
 
 
 def _text_image(text: str, size: tuple[int, int] = (520, 60), font_size: int = 22) -> Image.Image:
@@ -155,7 +155,7 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_transformers_runner_batches_greedily(tiny_vlm: Path) -> None:
-    from vcr_wiki.runners import TransformersRunner
+    from vcr_wiki.eval.runners import TransformersRunner
 
     runner = TransformersRunner(tiny_vlm, device="cpu", dtype="fp32", batch_size=2)
     assert isinstance(runner, Runner)
@@ -177,7 +177,7 @@ def test_transformers_runner_batches_greedily(tiny_vlm: Path) -> None:
 
 
 def test_transformers_eval_end_to_end(tiny_vlm: Path, tmp_path: Path) -> None:
-    from vcr_wiki.evaluate import EvalConfig, evaluate
+    from vcr_wiki.eval.evaluate import EvalConfig, evaluate
 
     rows = []
     for i, (cap, span) in enumerate([("main hall of the museum today", "hall of the museum today")] * 3):
@@ -214,7 +214,7 @@ def test_model_folders_that_are_not_vlms(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     from transformers import LlamaConfig
 
-    from vcr_wiki.runners import TransformersRunner
+    from vcr_wiki.eval.runners import TransformersRunner
 
     with pytest.raises(FileNotFoundError, match="does not exist"):
         TransformersRunner(tmp_path / "absent")
@@ -228,3 +228,19 @@ def test_model_folders_that_are_not_vlms(tmp_path: Path) -> None:
     (tmp_path / "broken" / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="unreadable model config"):
         TransformersRunner(tmp_path / "broken")
+
+
+def test_rapidocr_reads_chinese(zh_font: str) -> None:
+    from difflib import SequenceMatcher
+
+    from PIL import Image as PILImage
+
+    from vcr_wiki.build.render import TextRenderer
+    from vcr_wiki.eval.runners.rapid import RapidOCRRunner
+
+    text = "磨坊下方的河流上，河水在浅浅的堰坝上快速流过，冬天时小船被拖到长满青草的河岸上。"
+    renderer = TextRenderer("zh", zh_font)
+    layout = renderer.layout(text, 300)
+    image = PILImage.fromarray(renderer.render(layout, 300)).convert("RGB")
+    [answer] = RapidOCRRunner("zh").predict([image], ["?"])
+    assert SequenceMatcher(None, answer, layout.caption).ratio() > 0.9

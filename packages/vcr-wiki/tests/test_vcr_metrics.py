@@ -8,7 +8,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import pytest
 
-from vcr_wiki.metrics import (
+from vcr_wiki.eval.metrics import (
     BlankScore,
     aggregate_scores,
     bootstrap_mean,
@@ -227,7 +227,7 @@ def _upstream_best_window(tokens: list[str], gt_tokens: list[str], gt: str, join
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_fast_window_search_equals_upstream_loop(language: str) -> None:
-    from vcr_wiki.metrics import _best_window
+    from vcr_wiki.eval.metrics import _best_window
 
     rng = np.random.default_rng(0)
     vocab = (
@@ -243,3 +243,22 @@ def test_fast_window_search_equals_upstream_loop(language: str) -> None:
         assert _best_window(tokens, gt_tokens, gt, joiner) == _upstream_best_window(
             tokens, gt_tokens, gt, joiner
         )
+
+
+def test_lmms_eval_scorer_differs_only_before_the_assistant_marker() -> None:
+    from vcr_wiki.eval.metrics import score_sample as score
+
+    tok = get_tokenizer("en", "regex")
+    gt = ["main hall of the museum"]
+    refusal_first = "I'm sorry? Assistant: main hall of the museum"
+    assert score(refusal_first, gt, "en", tok)[0].exact_match == 1.0
+    assert score(refusal_first, gt, "en", tok, scorer="lmms-eval")[0].exact_match == 0.0
+    echoed = "User: restore main hall of the museum Assistant: main room"
+    assert score(echoed, gt, "en", tok)[0].exact_match == 0.0
+    assert score(echoed, gt, "en", tok, scorer="lmms-eval")[0].exact_match == 1.0
+    for answer in ("The text is: main hall of the museum.", "main room of the museum", "Sorry, I cannot"):
+        a = score(answer, gt, "en", tok)[0]
+        b = score(answer, gt, "en", tok, scorer="lmms-eval")[0]
+        assert a == b
+    with pytest.raises(ValueError, match="scorer"):
+        score("x", gt, "en", tok, scorer="vlmevalkit")

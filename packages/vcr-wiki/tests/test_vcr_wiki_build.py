@@ -14,13 +14,15 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from vcr_wiki.build import build_dataset, parse_shard_range
+from vcr_wiki.build.builder import build_dataset, parse_shard_range
+from vcr_wiki.build.inputs import InputSpec, read_pairs
+from vcr_wiki.build.sample import BuildConfig, SampleMaker
 from vcr_wiki.cli import main
-from vcr_wiki.inputs import InputSpec, read_pairs
-from vcr_wiki.sample import BuildConfig, SampleMaker
-from vcr_wiki.sample_data import write_sample_pairs
+from vcr_wiki.demo.sample_data import write_sample_pairs
 
-UPSTREAM = ["image", "caption", "stacked_image", "only_it_image", "crossed_text", "question_id"]
+UPSTREAM = [
+    "image", "caption", "stacked_image", "only_it_image", "only_it_image_small", "crossed_text", "question_id"
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,8 @@ def test_build_columns_counts_manifest_card(pairs: Path, tmp_path: Path) -> None
         n_lines = (st.shape[0] - vi.shape[0] - 2) // 22
         assert st.shape[0] == vi.shape[0] + 22 * n_lines + 2 and 1 <= n_lines <= 5
         assert only.size == (st.shape[1], st.shape[0])
+        small = np.asarray(Image.open(io.BytesIO(r["only_it_image_small"]["bytes"])))
+        assert small.shape == (22 * n_lines + 1, 300, 3) and np.array_equal(small, st[vi.shape[0] : -1])
         assert r["crossed_text"] and all(s in r["caption"] for s in r["crossed_text"])
         assert json.loads(r["config"])["line_height"] == 22
     maker = SampleMaker(_config())
@@ -110,8 +114,8 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
     script = textwrap.dedent(
         f"""
         import os
-        from vcr_wiki.build import build_dataset
-        from vcr_wiki.sample import BuildConfig, SampleMaker
+        from vcr_wiki.build.builder import build_dataset
+        from vcr_wiki.build.sample import BuildConfig, SampleMaker
         real = SampleMaker.row
         def row(self, pair):
             if pair.index == 19:
@@ -124,14 +128,16 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr
-    assert len(list((killed / "data").glob("*.parquet"))) == 2
-    assert list((killed / "data").glob(".*.tmp-*"))  # the half-written shard
-    assert not (killed / "manifest.json").exists()
-    first = {p.name: p.stat().st_mtime_ns for p in (killed / "data").glob("*.parquet")}
+    staged = killed / "_state" / "data"
+    assert len(list(staged.glob("*.parquet"))) == 2
+    assert list(staged.glob(".*.tmp-*"))  # the half-written shard
+    assert not (killed / "manifest.json").exists() and not (killed / "data").exists()
+    first = {p.name: p.stat().st_mtime_ns for p in staged.glob("*.parquet")}
     m = build_dataset(pairs, killed, _config(), resume=True, progress=False)
-    assert m["complete"]
+    assert m["complete"] and not (killed / "_state").exists()
     assert all((killed / "data" / n).stat().st_mtime_ns == t for n, t in first.items())  # kept, not rebuilt
     assert not list((killed / "data").glob(".*.tmp-*"))
+    assert (killed / "manifest.json").read_bytes() == (clean / "manifest.json").read_bytes()
     clean_m = json.loads((clean / "manifest.json").read_text())
     assert [s["sha256"] for s in m["shards"]] == [s["sha256"] for s in clean_m["shards"]]
     with pytest.raises(ValueError, match="another configuration"):
@@ -149,7 +155,7 @@ def test_shard_ranges_then_resume_completes(pairs: Path, tmp_path: Path) -> None
     out = tmp_path / "ranges"
     m = build_dataset(pairs, out, _config(), shards="0:2", progress=False)
     assert not m["complete"] and m["shards_done"] == 2
-    assert "Incomplete build" in (out / "README.md").read_text()
+    assert not (out / "manifest.json").exists() and len(list((out / "_state" / "shards").iterdir())) == 2
     m = build_dataset(pairs, out, _config(), shards="2:", resume=True, progress=False)
     assert m["complete"] and m["rows_out"] == 20
     assert list(parse_shard_range("1:3", 10)) == [1, 2]
@@ -192,3 +198,13 @@ def test_loads_with_datasets(pairs: Path, tmp_path: Path) -> None:
     assert row["stacked_image"].size[0] == 300 and isinstance(row["crossed_text"], list)
     card_loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache2"))  # reads the card's YAML
     assert list(card_loaded) == ["test"] and len(card_loaded["test"]) == 20
+    # upstream's inference.py reads, for every sample by index, these columns (our own copy of its access)
+    dataset = card_loaded["test"]
+    for image_id in range(len(dataset)):
+        images = [dataset[image_id][c] for c in ("stacked_image", "only_it_image", "only_it_image_small")]
+        assert all(im.mode == "RGB" for im in images) and isinstance(dataset[image_id]["caption"], str)
+    # lmms-eval's vcr_wiki task: doc_to_visual and process_results
+    for doc in dataset:
+        assert doc["stacked_image"].convert("RGB").size[0] == 300
+        assert isinstance(doc["question_id"], int) and isinstance(doc["caption"], str)
+        assert all(isinstance(t, str) for t in doc["crossed_text"])

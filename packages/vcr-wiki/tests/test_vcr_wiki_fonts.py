@@ -40,10 +40,10 @@ def test_cli_reports_missing_cjk_font(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def test_spacy_backend_without_model_is_a_clear_error() -> None:
-    from vcr_wiki.ngrams import get_tokenizer, spacy_model_available
+    from vcr_wiki.tokens import get_tokenizer, spacy_model_available
 
-    if spacy_model_available("en"):
-        pytest.skip("en_core_web_sm is installed here")
-    with pytest.raises(RuntimeError, match="en_core_web_sm"):
-        get_tokenizer("en", "spacy")
-    assert get_tokenizer("en", "auto").name == "builtin-en"
+    if spacy_model_available("zh"):
+        pytest.skip("zh_core_web_sm is installed here")
+    with pytest.raises(ValueError, match="zh_core_web_sm"):
+        get_tokenizer("zh", "spacy")
+    assert get_tokenizer("zh", "char").name == "char"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vcr_wiki.masks import BANDS, apply_masks, band, mask_array, span_rectangles, span_segments
-from vcr_wiki.render import TextRenderer
-from vcr_wiki.sample_data import sample_captions
+from vcr_wiki.build.masks import BANDS, apply_masks, band, mask_array, span_rectangles, span_segments
+from vcr_wiki.build.render import TextRenderer
+from vcr_wiki.demo.sample_data import sample_captions
 
 
 def _rendered(lang: str, font: str | None, text: str, width: int = 300):

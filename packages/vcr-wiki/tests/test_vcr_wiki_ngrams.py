@@ -8,17 +8,18 @@ import re
 import numpy as np
 import pytest
 
-from vcr_wiki.ngrams import (
-    ChineseTokenizer,
-    EnglishTokenizer,
-    Token,
-    get_tokenizer,
-    sample_rng,
-    select_ngrams,
-    split_english_sentences,
-)
-from vcr_wiki.render import TextRenderer
-from vcr_wiki.sample_data import sample_captions
+from vcr_wiki.build.ngrams import sample_rng, select_ngrams
+from vcr_wiki.build.render import TextRenderer
+from vcr_wiki.demo.sample_data import sample_captions
+from vcr_wiki.tokens import Token, get_tokenizer, split_english_sentences
+
+
+def EnglishTokenizer():
+    return get_tokenizer("en", "regex")
+
+
+def ChineseTokenizer(use_jieba: bool = True):
+    return get_tokenizer("zh", "jieba" if use_jieba else "char")
 
 
 def test_english_eligibility_heuristics() -> None:
@@ -42,6 +43,8 @@ def test_english_sentences_split() -> None:
         "The roof is new !",
         "Is it ? yes .",
     ]
+    [sent] = EnglishTokenizer().sentences("Don't stop-gap.")
+    assert [t.text for t in sent] == ["Do", "n't", "stop", "-", "gap", "."]  # spaCy's rules
     text = (
         'The church of St. Mary was built by J. Smith, e.g. "in stone." Then it burnt. 1990 saw a new roof.'
     )
@@ -63,7 +66,7 @@ def _check_spans(spans: list[str], caption: str, sentences: list[list[Token]], n
         assert not re.search(r"[^\w\s'’]", span)
     placed = sorted((caption.find(s), caption.find(s) + len(s)) for s in spans)
     for (_, end), (start, _) in itertools.pairwise(placed):
-        assert caption[end:start].strip()  # at least one token between two spans
+        assert re.search(r"\w", caption[end:start])  # upstream: a word (not only punctuation) between
 
 
 def test_english_spans_follow_the_rules_on_all_sample_captions() -> None:
@@ -72,7 +75,7 @@ def test_english_spans_follow_the_rules_on_all_sample_captions() -> None:
     total = 0
     for qid, text in enumerate(sample_captions("en")):
         caption = r.layout(text, 300).caption
-        sents = tok.sentences(text)
+        sents = tok.sentences(caption)  # upstream tokenizes the kept lines only
         spans = select_ngrams(sents, caption, sample_rng(42, qid), n=5, mask_p=0.5)
         assert 1 <= len(spans) <= 4
         _check_spans(spans, caption, sents, 5, " ")
@@ -134,12 +137,31 @@ def test_chinese_per_character_and_jieba() -> None:
 
 
 def test_get_tokenizer_validates() -> None:
-    assert get_tokenizer("en", "builtin").name == "builtin-en"
+    assert get_tokenizer("en", "regex").name == "regex-en"
     assert get_tokenizer("zh", "char").name == "char"
     with pytest.raises(ValueError, match="'xx'"):
         get_tokenizer("en", "xx")
-    with pytest.raises(ValueError, match="Chinese only"):
+    with pytest.raises(ValueError, match="'char'"):
         get_tokenizer("en", "char")
+
+
+def test_spans_separated_only_by_punctuation_are_impossible_as_upstream() -> None:
+    # "a b c d e, f g h i j": the two 5-grams are adjacent in the eligible word list, so upstream's
+    # covered set [start-1, start+n] forbids taking both.
+    text = "aa bb cc dd ee, ff gg hh ii jj"
+    sents = EnglishTokenizer().sentences(text)
+    for seed in range(40):
+        spans = select_ngrams(sents, text, sample_rng(seed, 0), n=5, mask_p=1.0)
+        assert len(spans) == 1
+
+
+def test_windows_skip_ineligible_tokens_like_upstream() -> None:
+    # upstream joins eligible words only: "aa bb cc dd ff" (skipping "3") is not in the caption
+    text = "aa bb cc dd 3 ff gg"
+    sents = EnglishTokenizer().sentences(text)
+    assert [t.text for t in sents[0] if t.eligible] == ["aa", "bb", "cc", "dd", "ff", "gg"]
+    for seed in range(20):
+        assert select_ngrams(sents, text, sample_rng(seed, 0), n=5, mask_p=1.0) == []
 
 
 def test_sample_rng_is_independent_of_order() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vcr_wiki.render import TextRenderer, stack, stacked_height, text_only
-from vcr_wiki.sample_data import sample_captions
+from vcr_wiki.build.render import TextRenderer, stack, stacked_height, text_only
+from vcr_wiki.demo.sample_data import sample_captions
 
 LONG_EN = " ".join(sample_captions("en")[:3])
 
@@ -95,3 +95,27 @@ def test_bad_settings_are_named() -> None:
         TextRenderer("en").wrap("x", 0)
     with pytest.raises(FileNotFoundError, match=r"nope\.ttf"):
         TextRenderer("en", "nope.ttf")
+
+
+def test_upstream_wrap_rules() -> None:
+    r = TextRenderer("en")
+    # a first word wider than the canvas leaves an empty first line (upstream appends its empty line)
+    lines = r.wrap("Pneumonoultramicroscopicsilicovolcanoconiosis is long", 120)
+    assert (
+        lines[0] == ""
+        and lines[1].startswith("Pneumono")
+        and r.wrap_reference("Pneumono" + "o" * 30, 120)[0] == ""
+    )
+    caption = r.layout("Pneumonoultramicroscopicsilicovolcanoconiosis is a word", 120).caption
+    assert caption.startswith(" Pneumono")  # lines joined with " ", as upstream's text_in_image
+    # the wrap compares the textbbox width (right - left), not the right edge
+    text = " ".join(["jjj fff"] * 12)
+    for width in range(80, 200, 7):
+        assert r.wrap(text, width) == r.wrap_reference(text, width)
+        assert all(r.text_width(line) <= width for line in r.wrap(text, width))
+
+
+def test_chinese_spaces_are_dropped_as_upstream(zh_font: str) -> None:
+    r = TextRenderer("zh", zh_font)
+    layout = r.layout("博物馆位于 New York 的中心", 300)
+    assert layout.caption == "博物馆位于NewYork的中心"

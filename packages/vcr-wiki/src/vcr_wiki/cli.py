@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from vcr_wiki import __version__
-from vcr_wiki.eval_cli import add_eval, add_report
-from vcr_wiki.inputs import FORMATS, InputSpec
-from vcr_wiki.ngrams import BACKENDS
-from vcr_wiki.sample import BuildConfig
+from vcr_wiki.build.inputs import FORMATS, InputSpec
+from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.eval.cli import add_eval, add_report
+from vcr_wiki.tokens import BACKENDS
 
 
 def _positive_or_none(text: str) -> int | None:
@@ -39,6 +39,11 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wit-language", default=None, help="WIT TSV: keep rows of this language (default: --lang)"
     )
+    p.add_argument(
+        "--allow-outside-paths",
+        action="store_true",
+        help="allow image paths outside the input folder (absolute, '..', links); refused by default",
+    )
 
 
 def _add_render_args(p: argparse.ArgumentParser) -> None:
@@ -58,7 +63,7 @@ def _add_render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=5, help="tokens per hidden n-gram (paper: 5)")
     p.add_argument("--mask-p", type=float, default=0.5, help="max share of eligible tokens per sentence")
     p.add_argument(
-        "--nlp", choices=BACKENDS, default="auto", help="tokenizer: spaCy if installed, else built-in"
+        "--nlp", choices=BACKENDS, default="auto", help="tokenizer (auto: spaCy if installed, else offline)"
     )
     p.add_argument("--censor", default=None, help="file of censored words, one per line (substring match)")
     p.add_argument("--png-deflate", choices=("auto", "isal", "zlib"), default="auto",
@@ -70,7 +75,7 @@ def _config(args: argparse.Namespace, difficulty: str) -> BuildConfig:
     if args.censor:
         path = Path(args.censor)
         if not path.is_file():
-            raise FileNotFoundError(f"censor list {args.censor!r} does not exist")
+            raise FileNotFoundError(f"censor list {args.censor!r} is not a file")
         censor = tuple(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
     return BuildConfig(
         lang=args.lang,
@@ -94,7 +99,13 @@ def _config(args: argparse.Namespace, difficulty: str) -> BuildConfig:
 def _spec(args: argparse.Namespace) -> InputSpec:
     language = args.wit_language or args.lang
     return InputSpec(
-        args.input, args.format, args.image_column, args.caption_column, args.image_root, language
+        args.input,
+        args.format,
+        args.image_column,
+        args.caption_column,
+        args.image_root,
+        language,
+        args.allow_outside_paths,
     )
 
 
@@ -107,8 +118,16 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     _add_render_args(p)
     p.add_argument("--split", default="train", help="split name used in shard file names and the card")
     p.add_argument("--shard-size", type=int, default=1000, help="input rows per shard")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
-    p.add_argument("--resume", action="store_true", help="keep finished shards of an earlier run")
+    p.add_argument("--workers", type=int, default=1, help="local engine: parallel worker processes")
+    p.add_argument("--engine", choices=("local", "ray"), default="local", help="where shards are built")
+    p.add_argument("--address", default=None, help="--engine ray: an existing cluster (default: start one)")
+    p.add_argument("--resume", action="store_true", help="continue a build in progress in --out, or reuse it")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the dataset in --out once the new one is finished"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="an unreadable input row is an error (default: dropped)"
+    )
     p.add_argument(
         "--shards", default=None, help="build only shards START:END (split a build across machines)"
     )
@@ -118,7 +137,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki build``."""
-    from vcr_wiki.build import build_dataset
+    from vcr_wiki.build.builder import build_dataset
 
     config = _config(args, args.difficulty)
     t0 = time.perf_counter()
@@ -128,8 +147,12 @@ def run_build(args: argparse.Namespace) -> int:
         config,
         workers=args.workers,
         resume=args.resume,
+        overwrite=args.overwrite,
         shards=args.shards,
+        strict=args.strict,
         progress=not args.no_progress,
+        engine=args.engine,
+        address=args.address,
     )
     dt = time.perf_counter() - t0
     summary = {
@@ -152,7 +175,7 @@ def add_show(sub: argparse._SubParsersAction) -> None:
 
 def run_show(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki show``."""
-    from vcr_wiki.show import show_samples
+    from vcr_wiki.build.show import show_samples
 
     paths = show_samples(_spec(args), args.out, _config(args, "easy"), count=args.count)
     for p in paths:
@@ -166,21 +189,22 @@ def run_show(args: argparse.Namespace) -> int:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     """The ``demo`` subcommand."""
     p = sub.add_parser(
-        "demo", help="build small datasets from the shipped sample data (used by `umbrella demo`)"
+        "demo",
+        help="build small datasets from the shipped sample data and score the oracle and OCR on them",
+        description="Builds en (and zh, with a CJK font) easy and hard datasets from the shipped sample "
+        "data, scores the oracle and the Tesseract OCR baseline (unmasked, easy, hard) and writes "
+        "DIR/demo.json (key_figure, figures) and DIR/report.md. Used by `umbrella demo`.",
     )
     p.add_argument("--out", default="demo-out", help="folder for the demo's outputs")
-    p.add_argument("--seed", type=int, default=42, help="random seed")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the n-gram choice")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki demo``: writes DIR/demo.json with a ``key_figure``."""
-    from vcr_wiki.demo import run_builder_demo
-    from vcr_wiki.eval_demo import run_eval_demo
+    from vcr_wiki.demo import run_demo
 
-    result = run_builder_demo(args.out, seed=args.seed)
-    result = run_eval_demo(args.out, result, seed=args.seed)
-    print(result["key_figure"])
+    run_demo(args.out, seed=args.seed)
     return 0
 
 
@@ -205,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError) as exc:
-        print(f"vcr-wiki {args.command}: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:
+        message = " ".join(str(exc).split())  # one line
+        print(f"vcr-wiki {args.command}: error: {message}", file=sys.stderr)
         return 2

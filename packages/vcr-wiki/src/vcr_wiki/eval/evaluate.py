@@ -23,7 +23,8 @@ from PIL import Image
 
 from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text
-from vcr_wiki.metrics import BlankScore, aggregate_scores, get_tokenizer, score_sample
+from vcr_wiki.eval.metrics import SCORERS, BlankScore, aggregate_scores, score_sample
+from vcr_wiki.tokens import get_tokenizer
 
 __all__ = [
     "PROMPTS",
@@ -196,7 +197,7 @@ def load_eval_samples(
 
 @dataclass
 class EvalConfig:
-    """One evaluation run. ``model``: "oracle", "ocr", "copy-visible" or a local model folder."""
+    """One evaluation run. ``model``: "oracle", "ocr", "rapidocr", "copy-visible" or a local model folder."""
 
     dataset: str
     model: str
@@ -213,6 +214,8 @@ class EvalConfig:
     n_resamples: int = 1000
     fresh: bool = False
     workers: int = 1  # OCR: images read in parallel
+    scorer: str = "upstream"  # "upstream" (also VLMEvalKit) or "lmms-eval": see metrics.SCORERS
+    progress: bool = True  # a progress bar (TQDM_DISABLE=1 also turns it off)
     extra: dict = field(default_factory=dict)
 
     def variants(self) -> list[str]:
@@ -228,7 +231,7 @@ class EvalConfig:
         return {
             "dataset": str(Path(self.dataset).resolve()),
             "model": self.model
-            if self.model in ("oracle", "ocr", "copy-visible")
+            if self.model in ("oracle", "ocr", "rapidocr", "copy-visible")
             else str(Path(self.model).resolve()),
             "max_new_tokens": self.max_new_tokens,
             "language": self.language,
@@ -237,7 +240,7 @@ class EvalConfig:
 
 def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str, language: str):
     """The runner that ``config.model`` names (the lookup runners are built from ``samples``, streamed)."""
-    from vcr_wiki.runners.oracle import CopyVisibleTextRunner, OracleRunner, visible_text
+    from vcr_wiki.eval.runners.oracle import CopyVisibleTextRunner, OracleRunner, visible_text
 
     if config.model == "oracle":
         return OracleRunner((s.image(variant), OracleRunner.answer(s.crossed_text)) for s in samples)
@@ -245,11 +248,15 @@ def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str,
         return CopyVisibleTextRunner(
             (s.image(variant), visible_text(s.caption, s.crossed_text, s.language)) for s in samples
         )
+    if config.model == "rapidocr":
+        from vcr_wiki.eval.runners.rapid import RapidOCRRunner
+
+        return RapidOCRRunner(language)
     if config.model == "ocr":
-        from vcr_wiki.runners.ocr import TesseractRunner
+        from vcr_wiki.eval.runners.ocr import TesseractRunner
 
         return TesseractRunner(language, workers=config.workers)
-    from vcr_wiki.runners.transformers import TransformersRunner
+    from vcr_wiki.eval.runners.transformers import TransformersRunner
 
     return TransformersRunner(
         config.model,
@@ -315,10 +322,12 @@ def _table(rows: list[dict]) -> str:
 # ----------------------------------------------------------------------------------------------- evaluate
 
 
-def _score_records(records: list[dict], language: str, tokenizer) -> list[BlankScore]:
+def _score_records(records: list[dict], language: str, tokenizer, scorer: str) -> list[BlankScore]:
     scores: list[BlankScore] = []
     for rec in records:
-        scores.extend(score_sample(rec["prediction"], rec["crossed_text"], language, tokenizer))
+        scores.extend(
+            score_sample(rec["prediction"], rec["crossed_text"], language, tokenizer, scorer=scorer)
+        )
     return scores
 
 
@@ -355,7 +364,8 @@ def _run_variant(
         budget = getattr(runner, "budget_for", None)
         prompt = PROMPTS[language]
         t0 = time.perf_counter()
-        bar = progress(total=len(todo), desc=f"{config.model} {variant}", unit="sample")
+        extra = {} if config.progress else {"disable": True}
+        bar = progress(total=len(todo), desc=f"{config.model} {variant}", unit="sample", **extra)
         with open(path, "a", encoding="utf-8") as fh:
             for chunk in _batched(stream(), config.batch_size):
                 images = [s.image(variant) for s in chunk]
@@ -366,7 +376,7 @@ def _run_variant(
                         f"runner {stats['runner']} returned {len(texts)} answers for {len(chunk)}"
                     )
                 for s, text in zip(chunk, texts, strict=True):
-                    blanks = score_sample(text, s.crossed_text, language, tokenizer)
+                    blanks = score_sample(text, s.crossed_text, language, tokenizer, scorer=config.scorer)
                     rec = {
                         "question_id": s.question_id,
                         "variant": variant,
@@ -448,8 +458,9 @@ def evaluate(config: EvalConfig) -> dict:
     text-only, in points).
     """
     variants = config.variants()
+    if config.scorer not in SCORERS:
+        raise ValueError(f"scorer must be one of {SCORERS}, got {config.scorer!r}")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     _check_complete(Path(config.dataset))
     next(load_eval_samples(config.dataset, variants, language=config.language, limit=1), None)  # columns
     samples = list(load_eval_samples(config.dataset, (), language=config.language, limit=config.limit))
@@ -463,6 +474,8 @@ def evaluate(config: EvalConfig) -> dict:
     ids = [s.question_id for s in samples]
     if len(set(ids)) != len(ids):
         raise ValueError(f"dataset {config.dataset!r} has repeated question_id values")
+    tokenizer = get_tokenizer(language, config.tokenizer)
+    out.mkdir(parents=True, exist_ok=True)
     run_file = out / "run.json"
     signature = config.signature()
     if run_file.is_file() and not config.fresh:
@@ -473,7 +486,6 @@ def evaluate(config: EvalConfig) -> dict:
                 "them or choose another --out"
             )
     atomic_write_text(run_file, json.dumps({"signature": signature}, indent=2) + "\n")
-    tokenizer = get_tokenizer(language, config.tokenizer)
     progress = _progress()
     results: dict[str, dict] = {}
     task = lmms_eval_task_name(language, difficulty, len(samples))
@@ -481,7 +493,7 @@ def evaluate(config: EvalConfig) -> dict:
     for variant in variants:
         records, stats = _run_variant(config, samples, variant, language, tokenizer, out, progress, runners)
         t0 = time.perf_counter()
-        scores = _score_records(records, language, tokenizer)
+        scores = _score_records(records, language, tokenizer, config.scorer)
         agg = aggregate_scores(scores, n_resamples=config.n_resamples, seed=config.seed)
         stats["metric_seconds"] = time.perf_counter() - t0
         results[variant] = {
@@ -504,6 +516,7 @@ def evaluate(config: EvalConfig) -> dict:
         "model": config.model,
         "variant": config.variant,
         "tokenizer": tokenizer.name,
+        "scorer": config.scorer,
         "dataset_name": Path(config.dataset).resolve().name,
         "control": _control(Path(config.dataset)),
         "variants": results,

@@ -18,10 +18,10 @@ from typing import Any
 
 from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text, sha256_file
-from vcr_wiki.build import shard_name
-from vcr_wiki.inputs import InputSpec, Pair, read_pairs
-from vcr_wiki.sample import BuildConfig, SampleMaker
-from vcr_wiki.schema import COLUMNS, HF_FEATURES
+from vcr_wiki.build.builder import check_out, shard_name
+from vcr_wiki.build.inputs import InputSpec, Pair, read_pairs
+from vcr_wiki.build.sample import BuildConfig, SampleMaker
+from vcr_wiki.build.schema import COLUMNS, HF_FEATURES
 
 _MAKERS: dict[str, SampleMaker] = {}
 
@@ -78,6 +78,10 @@ def build_with_datasets(
     config = config or BuildConfig()
     SampleMaker(config)  # fail early on fonts / tokenizer
     out = Path(out)
+    if check_out(out) != "new":
+        raise ValueError(
+            f"--out {str(out)!r} is not empty; build_with_datasets writes only into a new folder"
+        )
     cache = out / "_hf_cache"
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)

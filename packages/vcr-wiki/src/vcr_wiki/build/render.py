@@ -1,8 +1,9 @@
 """Text rendering of VCR: greedy wrap, 5-line cap, text image (TEI), stacked and text-only images.
 
 Geometry (facts file, ``split_and_cross_out_image``): font size 20, black on white; greedy wrap while the
-``textbbox`` width of the line is at most W (English on whitespace words joined by " ", Chinese per
-character joined by ""); the first ``max_lines`` lines are kept and the kept text is the ``caption``;
+``textbbox`` width (right minus left) of the line is at most W (English on whitespace words joined by " ",
+Chinese per character joined by "", every whitespace character of a Chinese caption dropped, as upstream's
+``strip`` does); a first word wider than W leaves an empty first line (as upstream); the first ``max_lines`` lines are kept and the kept text is the ``caption``;
 line height ``lh = int(bbox_h("hg") * 1.2)`` (en) or ``int(bbox_h("汉") * 1.3)`` (zh); line i is drawn
 at (0, i*lh); the TEI is (W, lh*L + 1); the stacked image is the VI on top of the TEI, size
 (W, H + lh*L + 2); the text-only image has the stacked size, white, with the TEI pasted at
@@ -44,6 +45,11 @@ def normalize_caption(text: str) -> str:
     return " ".join(text.split())
 
 
+def wrap_units(text: str, lang: str) -> list[str]:
+    """The wrap units of a caption: whitespace words (en) or the non-space characters (zh), as upstream."""
+    return text.split() if lang == "en" else [c for c in text if not c.isspace()]
+
+
 class TextRenderer:
     """Wraps and draws captions of one language with one font (deterministic Pillow BASIC layout)."""
 
@@ -66,7 +72,12 @@ class TextRenderer:
         self.max_lines = max_lines
         self.joiner = JOINERS[lang]
         # BASIC layout: identical widths on every machine (raqm may or may not be present).
-        self.font = ImageFont.truetype(str(self.font_path), font_size, layout_engine=ImageFont.Layout.BASIC)
+        try:
+            self.font = ImageFont.truetype(
+                str(self.font_path), font_size, layout_engine=ImageFont.Layout.BASIC
+            )
+        except OSError as exc:
+            raise ValueError(f"font file {str(self.font_path)!r} is not a font Pillow can read ({exc})") from None
         self._draw = ImageDraw.Draw(Image.new("L", (1, 1)))
         probe, factor = _LH_PROBE[lang]
         box = self._draw.textbbox((0, 0), probe, font=self.font)
@@ -80,8 +91,12 @@ class TextRenderer:
             return 0
         return int(self._draw.textbbox((0, 0), text, font=self.font)[2])
 
-    def _units(self, text: str) -> list[str]:
-        return text.split() if self.lang == "en" else list(text)
+    def text_width(self, text: str) -> int:
+        """Width of ``textbbox((0, 0), text)`` (right minus left): what upstream's wrap compares to W."""
+        if not text:
+            return 0
+        box = self._draw.textbbox((0, 0), text, font=self.font)
+        return int(box[2] - box[0])
 
     def _estimate(self, units: list[str]) -> np.ndarray:
         """Cumulative estimated widths (advance + separator) of the units, starting at 0."""
@@ -100,19 +115,20 @@ class TextRenderer:
     def wrap(self, text: str, width: int, max_lines: int | None = None) -> list[str]:
         """Greedy wrap: each line takes the most units whose ``textbbox`` width is <= ``width``.
 
-        A unit wider than ``width`` gets a line of its own. Stops after ``max_lines`` lines (all if None).
+        A unit wider than ``width`` gets a line of its own; when it is the first unit, an empty line comes
+        first (upstream appends its empty current line). Stops after ``max_lines`` lines (all if None).
         Cached advances estimate each break; ``textbbox`` checks it on both sides unless the estimate is
         clear of the limit by a safety margin, so the result equals unit-by-unit greedy wrapping
         (``wrap_reference``), which the tests compare against.
         """
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
-        units = self._units(normalize_caption(text) if self.lang == "en" else text)
+        units = wrap_units(text, self.lang)
         n = len(units)
         cum = self._estimate(units)
         join = self.joiner.join
         margin = 2.0 + 0.1 * self.font_size
-        lines: list[str] = []
+        lines: list[str] = [""] if n and self.text_width(units[0]) > width else []
         i = 0
         while i < n and (max_lines is None or len(lines) < max_lines):
             j = int(np.searchsorted(cum, cum[i] + width + self._sep, side="right")) - 1
@@ -120,10 +136,10 @@ class TextRenderer:
             # Exact checks are skipped only where the estimate is clear of the limit by `margin`
             # (measured: textbbox exceeds the advance sum by at most ~1 px).
             if j > i + 1 and cum[j] - cum[i] - self._sep > width - margin:
-                while j > i + 1 and self.text_right(join(units[i:j])) > width:
+                while j > i + 1 and self.text_width(join(units[i:j])) > width:
                     j -= 1
             if j < n and cum[j + 1] - cum[i] - self._sep <= width + margin:
-                while j < n and self.text_right(join(units[i : j + 1])) <= width:
+                while j < n and self.text_width(join(units[i : j + 1])) <= width:
                     j += 1
             lines.append(join(units[i:j]))
             i = j
@@ -131,17 +147,16 @@ class TextRenderer:
 
     def wrap_reference(self, text: str, width: int) -> list[str]:
         """Unit-by-unit greedy wrapping with one ``textbbox`` per unit (slow; the definition)."""
-        units = self._units(normalize_caption(text) if self.lang == "en" else text)
         lines: list[str] = []
-        current: str | None = None
-        for unit in units:
-            candidate = unit if current is None else current + self.joiner + unit
-            if current is None or self.text_right(candidate) <= width:
+        current = ""
+        for unit in wrap_units(text, self.lang):
+            candidate = unit if not current else current + self.joiner + unit
+            if self.text_width(candidate) <= width:
                 current = candidate
             else:
                 lines.append(current)
                 current = unit
-        if current is not None:
+        if current:
             lines.append(current)
         return lines
 

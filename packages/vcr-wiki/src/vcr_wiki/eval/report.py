@@ -88,7 +88,7 @@ def load_result(path: str | Path) -> list[dict]:
     if missing:
         raise ValueError(f"{str(p)!r} is not a vcr-wiki eval result: it lacks {missing}")
     model = str(data["model"])
-    label = Path(model).name if model not in ("oracle", "ocr", "copy-visible") else model
+    label = Path(model).name if model not in ("oracle", "ocr", "rapidocr", "copy-visible") else model
     control = f" [{data['control']}]" if data.get("control") else ""
     rows = []
     for variant, res in data["variants"].items():

@@ -2,63 +2,41 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from vcr_wiki import __version__
-from vcr_wiki._io import atomic_write_text
-from vcr_wiki.sample import DROP_REASONS
-from vcr_wiki.schema import HF_FEATURES
+from vcr_wiki.build.sample import DROP_REASONS
+from vcr_wiki.build.schema import HF_FEATURES
 
 _LANG_NAMES = {"en": "English", "zh": "Chinese"}
 
 
-def collect_shards(out: Path, n_shards: int) -> list[dict[str, Any]]:
-    """The state records of the finished shards under ``out``, in shard order."""
-    records = []
-    for k in range(n_shards):
-        rec = out / "_state" / f"shard-{k:05d}.json"
-        if rec.is_file():
-            info = json.loads(rec.read_text())
-            if (out / info["file"]).is_file():
-                records.append(info)
-    return records
-
-
-def write_card_and_manifest(
-    out: Path, build_state: dict[str, Any], n_shards: int, elapsed: float | None = None
-) -> dict[str, Any]:
-    """Write ``manifest.json`` and ``README.md`` under ``out`` atomically; returns the manifest."""
-    shards = collect_shards(out, n_shards)
+def make_manifest(build_state: dict[str, Any], shards: list[dict[str, Any]], n_shards: int) -> dict[str, Any]:
+    """The manifest of a build from its state and its finished shard records (deterministic: no times)."""
     dropped: Counter[str] = Counter()
     for s in shards:
         dropped.update(s["dropped"])
     cfg = build_state["config"]
-    manifest = {
+    rows_out = sum(s["rows_out"] for s in shards)
+    return {
+        "builder": "vcr-wiki",
         "vcr_wiki_version": __version__,
-        "created_unix": round(time.time(), 3),
-        "build_seconds_last_run": None if elapsed is None else round(elapsed, 3),
         "config": cfg,
+        "censor": build_state["censor"],
         "input": build_state["input"],
         "split": cfg["split"],
         "complete": len(shards) == n_shards,
         "n_shards": n_shards,
         "shards_done": len(shards),
         "rows_in": sum(s["rows_in"] for s in shards),
-        "rows_out": sum(s["rows_out"] for s in shards),
-        "spans_per_sample": round(
-            sum(s["spans"] for s in shards) / max(1, sum(s["rows_out"] for s in shards)), 3
-        ),
+        "rows_out": rows_out,
+        "spans_per_sample": round(sum(s["spans"] for s in shards) / max(1, rows_out), 3),
         "dropped": {k: dropped[k] for k in DROP_REASONS if dropped[k]},
         "columns": list(HF_FEATURES),
         "shards": shards,
     }
-    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    atomic_write_text(out / "README.md", dataset_card(manifest))
-    return manifest
 
 
 def _yaml_features() -> list[str]:
@@ -145,7 +123,8 @@ Built offline by `vcr-wiki` {manifest["vcr_wiki_version"]} from `{manifest["inpu
 - `caption` (string): the caption as rendered (the first {cfg["max_lines"]} wrapped lines).
 - `stacked_image` (image): VI on top of the masked text image, size (W, H + lh*L + 2).
 - `only_it_image` (image): the masked text image alone, centred on a white canvas of the stacked size.
-- `crossed_text` (list of strings): the hidden n-grams, in caption order.
+- `only_it_image_small` (image): the masked text image alone, at its own size (W, lh*L + 1).
+- `crossed_text` (list of strings): the hidden n-grams, in the order chosen (sentence by sentence).
 - `lang`, `difficulty`, `config` (JSON): the settings of this build.
 
 Images are PNG bytes in the `datasets` Image layout (`{{"bytes": ..., "path": ...}}`).

@@ -7,13 +7,14 @@ import json
 import pyarrow as pa
 
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-IMAGE_COLUMNS = ("image", "stacked_image", "only_it_image")
+IMAGE_COLUMNS = ("image", "stacked_image", "only_it_image", "only_it_image_small")
 COLUMNS = (
     "question_id",
     "image",
     "caption",
     "stacked_image",
     "only_it_image",
+    "only_it_image_small",
     "crossed_text",
     "lang",
     "difficulty",
@@ -27,6 +28,7 @@ HF_FEATURES = {
     "caption": _VALUE,
     "stacked_image": {"_type": "Image"},
     "only_it_image": {"_type": "Image"},
+    "only_it_image_small": {"_type": "Image"},
     "crossed_text": {"feature": _VALUE, "_type": "Sequence"},
     "lang": _VALUE,
     "difficulty": _VALUE,
@@ -44,6 +46,8 @@ COMPRESSION = {
     "stacked_image.path": "zstd",
     "only_it_image.bytes": "none",
     "only_it_image.path": "zstd",
+    "only_it_image_small.bytes": "none",
+    "only_it_image_small.path": "zstd",
     "crossed_text.list.element": "zstd",
     "lang": "zstd",
     "difficulty": "zstd",
@@ -59,6 +63,7 @@ def arrow_schema() -> pa.Schema:
         pa.field("caption", pa.string()),
         pa.field("stacked_image", IMAGE_TYPE),
         pa.field("only_it_image", IMAGE_TYPE),
+        pa.field("only_it_image_small", IMAGE_TYPE),
         pa.field("crossed_text", pa.list_(pa.string())),
         pa.field("lang", pa.string()),
         pa.field("difficulty", pa.string()),

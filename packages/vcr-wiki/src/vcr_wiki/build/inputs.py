@@ -16,6 +16,8 @@ import gzip
 import io
 import json
 import os
+import re
+import stat
 import sys
 import urllib.parse
 import warnings
@@ -29,6 +31,7 @@ from PIL import Image
 FORMATS = ("jsonl", "csv", "parquet", "folder", "wit")
 WIT_CAPTION = "caption_reference_description"
 _FOLDER_FILES = ("metadata.jsonl", "metadata.csv", "captions.tsv", "captions.txt")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Pair:
     image_bytes: bytes | None = None
     base: str = "."
     error: str | None = None
+    root: str | None = None  # image paths must resolve inside this folder (None: anywhere)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class InputSpec:
     caption_column: str = "caption"
     image_root: str | None = None
     language: str | None = None  # WIT only: keep rows of this language
+    allow_outside_paths: bool = False  # image paths may leave the input folder (absolute, "..", links)
+
+    def root(self, base: str) -> str | None:
+        """The folder image paths are confined to, or None when ``allow_outside_paths``."""
+        return None if self.allow_outside_paths else base
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -74,19 +83,27 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise ValueError(f"cannot tell the format of {str(p)!r}; pass --format one of {FORMATS}")
 
 
+def _bad_text(lineno: int) -> str:
+    return f"bad_encoding: line {lineno} is not valid UTF-8"
+
+
 def _jsonl(path: Path, spec: InputSpec) -> Iterator[Pair]:
     base = str(spec.image_root or path.parent)
     index = 0
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
+        for lineno, line in enumerate(fh, 1):
             if not line.strip():
+                continue
+            if _UNDECODABLE.search(line):
+                yield Pair(index, None, base=base, error=_bad_text(lineno))
+                index += 1
                 continue
             try:
                 row = json.loads(line)
                 if not isinstance(row, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
-                yield Pair(index, None, base=base, error=f"bad_row: {exc}")
+                yield Pair(index, None, base=base, error=f"bad_row: line {lineno}: {exc}")
             else:
                 yield _from_mapping(index, row, spec, base)
             index += 1
@@ -101,7 +118,7 @@ def _from_mapping(index: int, row: dict, spec: InputSpec, base: str) -> Pair:
             return Pair(index, _text(caption), image_bytes=bytes(data), base=base)
     if not isinstance(image, str) or not image:
         return Pair(index, _text(caption), base=base, error=f"bad_row: no {spec.image_column!r} path")
-    return Pair(index, _text(caption), image_path=image, base=base)
+    return Pair(index, _text(caption), image_path=image, base=base, root=spec.root(base))
 
 
 def _text(value: object) -> str | None:
@@ -111,9 +128,13 @@ def _text(value: object) -> str | None:
 def _csv(path: Path, spec: InputSpec, delimiter: str = ",") -> Iterator[Pair]:
     base = str(spec.image_root or path.parent)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
-        for index, row in enumerate(csv.DictReader(fh, delimiter=delimiter)):
-            yield _from_mapping(index, row, spec, base)
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        for index, row in enumerate(reader):
+            if any(isinstance(v, str) and _UNDECODABLE.search(v) for v in row.values()):
+                yield Pair(index, None, base=base, error=_bad_text(reader.line_num))
+            else:
+                yield _from_mapping(index, row, spec, base)
 
 
 def _parquet(path: Path, spec: InputSpec) -> Iterator[Pair]:
@@ -133,7 +154,8 @@ def _parquet(path: Path, spec: InputSpec) -> Iterator[Pair]:
             if isinstance(image, (bytes, bytearray)):
                 yield Pair(index, _text(caption), image_bytes=bytes(image), base=base)
             else:
-                yield _from_mapping(index, {"image": image, "caption": caption}, InputSpec(str(path)), base)
+                flat = InputSpec(str(path), allow_outside_paths=spec.allow_outside_paths)
+                yield _from_mapping(index, {"image": image, "caption": caption}, flat, base)
             index += 1
 
 
@@ -142,22 +164,29 @@ def _folder(path: Path, spec: InputSpec) -> Iterator[Pair]:
     if not found:
         raise FileNotFoundError(f"folder {str(path)!r} has no captions file; expected one of {_FOLDER_FILES}")
     listing = found[0]
-    sub = InputSpec(str(listing), image_column="file_name", caption_column=spec.caption_column)
+    sub = InputSpec(
+        str(listing),
+        image_column="file_name",
+        caption_column=spec.caption_column,
+        allow_outside_paths=spec.allow_outside_paths,
+    )
     if listing.name == "metadata.jsonl":
         yield from _jsonl(listing, sub)
     elif listing.name == "metadata.csv":
         yield from _csv(listing, sub)
     else:
-        with listing.open("r", encoding="utf-8", errors="replace") as fh:
+        with listing.open("r", encoding="utf-8", errors="surrogateescape") as fh:
             index = 0
-            for line in fh:
+            for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 name, tab, caption = line.rstrip("\n").partition("\t")
-                if not tab:
-                    yield Pair(index, None, base=str(path), error="bad_row: no tab")
+                if _UNDECODABLE.search(line):
+                    yield Pair(index, None, base=str(path), error=_bad_text(lineno))
+                elif not tab:
+                    yield Pair(index, None, base=str(path), error=f"bad_row: line {lineno}: no tab")
                 else:
-                    yield Pair(index, caption, image_path=name, base=str(path))
+                    yield Pair(index, caption, image_path=name, base=str(path), root=spec.root(str(path)))
                 index += 1
 
 
@@ -166,9 +195,12 @@ def _wit(path: Path, spec: InputSpec) -> Iterator[Pair]:
     caption_col = spec.caption_column if spec.caption_column != "caption" else WIT_CAPTION
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+    with opener(path, "rt", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t")
         for index, row in enumerate(reader):
+            if any(isinstance(v, str) and _UNDECODABLE.search(v) for v in row.values()):
+                yield Pair(index, None, base=base, error=_bad_text(reader.line_num))
+                continue
             if spec.language and row.get("language") != spec.language:
                 yield Pair(index, None, base=base, error="other_language")
                 continue
@@ -179,7 +211,7 @@ def _wit(path: Path, spec: InputSpec) -> Iterator[Pair]:
             if not name:
                 yield Pair(index, None, base=base, error="bad_row: no image_url")
                 continue
-            yield Pair(index, row.get(caption_col) or "", image_path=name, base=base)
+            yield Pair(index, row.get(caption_col) or "", image_path=name, base=base, root=spec.root(base))
 
 
 def read_pairs(spec: InputSpec) -> Iterator[Pair]:
@@ -201,47 +233,68 @@ def read_pairs(spec: InputSpec) -> Iterator[Pair]:
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 
-def count_pairs(spec: InputSpec) -> int:
-    """Number of rows ``read_pairs`` yields (cheap for Parquet, one pass otherwise)."""
-    path = Path(spec.path)
-    fmt = spec.format or detect_format(path)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    if fmt == "jsonl":
-        with path.open("rb") as fh:
-            return sum(1 for line in fh if line.strip())
-    return sum(1 for _ in read_pairs(spec))
-
-
 class ImageError(ValueError):
-    """An image that is missing, unreadable, or too large to decode safely."""
+    """An image that is missing, unreadable, outside the input folder or too large to decode safely."""
+
+    def __init__(self, message: str, reason: str = "bad_image") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
-def load_image(pair: Pair, width: int | None) -> np.ndarray:
+def image_source(pair: Pair) -> Path:
+    """The resolved path of a pair's image file; ImageError when it leaves the pair's root folder."""
+    p = Path(pair.image_path or "")
+    path = (p if p.is_absolute() else Path(pair.base) / p).resolve()
+    if pair.root is not None and not path.is_relative_to(Path(pair.root).resolve()):
+        raise ImageError(
+            f"row {pair.index}: image {pair.image_path!r} is outside the input folder {pair.root!r} "
+            "(pass --allow-outside-paths to allow it)",
+            reason="outside_input",
+        )
+    return path
+
+
+def read_image_bytes(pair: Pair) -> bytes:
+    """The encoded bytes of a pair's image (inline, or a regular file inside the input folder)."""
+    if pair.image_bytes is not None:
+        return pair.image_bytes
+    path = image_source(pair)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the build
+    except OSError as exc:
+        raise ImageError(f"row {pair.index}: cannot open image {pair.image_path!r}: {exc}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImageError(f"row {pair.index}: image {pair.image_path!r} is not a regular file")
+        return fh.read()
+
+
+def load_image(pair: Pair, width: int | None, data: bytes | None = None) -> np.ndarray:
     """The pair's image as a uint8 RGB array, resized to ``width`` (aspect kept) when given.
 
-    Transparent images are composited on white. Pillow's decompression-bomb limit stays on (images over
-    ``Image.MAX_IMAGE_PIXELS`` are refused). Every failure is raised as ``ImageError``.
+    ``data``: the image's bytes when already read (``read_image_bytes``). Large images are reduced while
+    decoding (JPEG ``draft``, integer ``reduce``) to at most twice the target before the bicubic resize.
+    Transparent images are composited on white. Pillow's decompression-bomb limit stays on. Every failure
+    is raised as ``ImageError``.
     """
     try:
-        if pair.image_bytes is not None:
-            source: io.BytesIO | Path = io.BytesIO(pair.image_bytes)
-        else:
-            p = Path(pair.image_path or "")
-            source = p if p.is_absolute() else Path(pair.base) / p
+        source = io.BytesIO(read_image_bytes(pair) if data is None else data)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as img:
                 if width and img.format == "JPEG" and img.width > 2 * width:
-                    img.draft("RGB", (width, max(1, img.height * width // img.width)))
+                    img.draft("RGB", (2 * width, max(1, 2 * img.height * width // img.width)))
                 img.load()
                 rgb = _to_rgb(img)
         if width and rgb.width != width:
+            factor = rgb.width // (2 * width)
+            if factor >= 2:
+                rgb = rgb.reduce(factor)
             height = max(1, round(rgb.height * width / rgb.width))
-            rgb = rgb.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0)
+            rgb = rgb.resize((width, height), Image.Resampling.BICUBIC)
         return np.asarray(rgb, dtype=np.uint8)
+    except ImageError:
+        raise
     except Exception as exc:  # any decoder failure on a malformed file is a data problem, never a crash
         raise ImageError(f"row {pair.index}: cannot use image {pair.image_path or '<bytes>'}: {exc}") from exc
 

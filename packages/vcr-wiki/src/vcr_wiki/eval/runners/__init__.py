@@ -14,9 +14,9 @@ from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
-from vcr_wiki.runners.ocr import TesseractRunner, tesseract_available
-from vcr_wiki.runners.oracle import CopyVisibleTextRunner, OracleRunner, image_key
-from vcr_wiki.runners.transformers import TransformersRunner
+from vcr_wiki.eval.runners.ocr import TesseractRunner, tesseract_available
+from vcr_wiki.eval.runners.oracle import CopyVisibleTextRunner, OracleRunner, image_key
+from vcr_wiki.eval.runners.transformers import TransformersRunner
 
 __all__ = [
     "CopyVisibleTextRunner",

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from vcr_wiki.eval.metrics import SCORERS
+from vcr_wiki.tokens import BACKENDS
+
 __all__ = ["add_eval", "add_report", "run_eval", "run_report"]
 
 
@@ -28,8 +31,8 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         required=True,
-        help="'oracle' (ground truth), 'ocr' (Tesseract), 'copy-visible' (caption minus the blanks) or a local "
-        "vision-language model folder",
+        help="'oracle' (ground truth), 'ocr' (Tesseract), 'rapidocr' (RapidOCR, reads Chinese), 'copy-visible' "
+        "(caption minus the blanks) or a local vision-language model folder",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
@@ -41,10 +44,17 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", choices=("en", "zh"), default=None, help="language (default: from the dataset)")
     p.add_argument(
         "--tokenizer",
-        choices=("auto", "spacy", "regex", "jieba", "char"),
+        choices=BACKENDS,
         default="auto",
         help="metric tokenizer (auto: spaCy when installed, as upstream; else the offline fallback)",
     )
+    p.add_argument(
+        "--scorer",
+        choices=SCORERS,
+        default="upstream",
+        help="upstream (VCR, VLMEvalKit: answer cut at the last 'Assistant: ') or lmms-eval (whole answer)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--max-new-tokens",
         type=_positive,
@@ -63,7 +73,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki eval``: prints the metrics summary as one JSON line."""
-    from vcr_wiki.evaluate import EvalConfig, evaluate
+    from vcr_wiki.eval.evaluate import EvalConfig, evaluate
 
     config = EvalConfig(
         dataset=args.dataset,
@@ -81,9 +91,12 @@ def run_eval(args: argparse.Namespace) -> int:
         n_resamples=args.bootstrap,
         fresh=args.fresh,
         workers=args.workers,
+        scorer=args.scorer,
+        progress=not args.no_progress,
     )
     metrics = evaluate(config)
-    summary = {k: metrics[k] for k in ("task", "model", "exact_match", "jaccard", "n_blanks", "tokenizer")}
+    keys = ("task", "model", "exact_match", "jaccard", "n_blanks", "tokenizer", "scorer")
+    summary = {k: metrics[k] for k in keys}
     if "delta" in metrics:
         summary["delta"] = metrics["delta"]
     print(json.dumps(summary, ensure_ascii=False))
@@ -103,7 +116,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki report``: writes OUT/report.md and prints it."""
     from vcr_wiki._io import atomic_write_text
-    from vcr_wiki.report import render_report
+    from vcr_wiki.eval.report import render_report
 
     text = render_report(args.results, include_paper=not args.no_paper)
     out = Path(args.out)

@@ -20,17 +20,18 @@ returns None and zeroes every answer) is deliberately not copied: one refusal fi
 from __future__ import annotations
 
 import functools
-import re
-import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
 
+from vcr_wiki.tokens import Tokenizer, get_tokenizer
+
 __all__ = [
     "LANGUAGES",
+    "SCORERS",
     "BlankScore",
     "Tokenizer",
     "aggregate_scores",
@@ -45,6 +46,9 @@ __all__ = [
 LANGUAGES = ("en", "zh")
 METRIC_NAMES = ("exact_match", "jaccard", "precision", "recall", "f1", "rouge1", "max_sim_val")
 _JOINER = {"en": " ", "zh": ""}
+# "upstream" (VCR's evaluation_metrics.py, also VLMEvalKit) cuts the answer at the last "Assistant: ";
+# "lmms-eval" (its vcr_wiki task) scores the whole answer: text before that marker can refuse or match.
+SCORERS = ("upstream", "lmms-eval")
 
 
 def _check_language(language: str) -> str:
@@ -53,11 +57,13 @@ def _check_language(language: str) -> str:
     return language
 
 
-def extract_answer(text: str) -> str:
-    """The text after the last ``"Assistant: "`` (the whole text when it has none), as upstream."""
+def extract_answer(text: str, scorer: str = "upstream") -> str:
+    """The text after the last ``"Assistant: "`` (upstream), or the whole text (``scorer="lmms-eval"``)."""
     if not isinstance(text, str):
         raise TypeError(f"a prediction must be a string, got {type(text).__name__}: {text!r}")
-    return text.split("Assistant: ")[-1]
+    if scorer not in SCORERS:
+        raise ValueError(f"scorer must be one of {SCORERS}, got {scorer!r}")
+    return text if scorer == "lmms-eval" else text.split("Assistant: ")[-1]
 
 
 def is_refusal(text: str) -> bool:
@@ -65,212 +71,6 @@ def is_refusal(text: str) -> bool:
     return (
         "I can't" in text or "I cannot" in text or "sorry" in text.lower() or "无法" in text or "抱歉" in text
     )
-
-
-# --------------------------------------------------------------------------------------------- tokenizers
-
-
-@dataclass(frozen=True)
-class Tokenizer:
-    """A text -> tokens function with the name of its backend (recorded in every result file)."""
-
-    name: str
-    language: str
-    fn: Callable[[str], list[str]]
-
-    def __call__(self, text: str) -> list[str]:
-        """Tokenize ``text``."""
-        return self.fn(text)
-
-
-# An offline approximation of spaCy's English tokenizer rules (prefixes, suffixes, infixes).
-_EN_PREFIX = re.compile(r"""^(?:--+|[\"'`(\[{<«“‘„‚¿¡$£€¥₹#§&*~…—–\-]|\.\.+)""")
-# spaCy keeps these abbreviations whole (a subset of its English tokenizer exceptions)
-_EN_ABBREVIATIONS = frozenset(
-    [
-        "Mr.",
-        "Mrs.",
-        "Ms.",
-        "Dr.",
-        "St.",
-        "Jr.",
-        "Sr.",
-        "Mt.",
-        "Ft.",
-        "Co.",
-        "Corp.",
-        "Inc.",
-        "Ltd.",
-        "Bros.",
-        "vs.",
-        "etc.",
-        "e.g.",
-        "i.e.",
-        "a.m.",
-        "p.m.",
-        "Jan.",
-        "Feb.",
-        "Mar.",
-        "Apr.",
-        "Jun.",
-        "Jul.",
-        "Aug.",
-        "Sep.",
-        "Sept.",
-        "Oct.",
-        "Nov.",
-        "Dec.",
-        "Gen.",
-        "Gov.",
-        "Rep.",
-        "Sen.",
-        "Rev.",
-        "Prof.",
-        "U.S.",
-        "U.K.",
-        "U.N.",
-        "E.U.",
-    ]
-) | frozenset(f"{c}." for c in "abcdefghijklmnopqrstuvwxyz")
-_EN_SUFFIX = re.compile(
-    r"""(?:['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE)|n['’]t|N['’]T|\.\.+|…|[\"'`)\]}>»”’!?,;:%*—–]"""
-    r"""|--+|(?<=[a-z0-9%²)\]}\"'”’\-+])\.|(?<=[A-Z][A-Z])\.)$"""
-)
-_EN_INFIX = re.compile(
-    r"(?<=[^\W\d_])(?:--|[-–—/:<>=])(?=[^\W\d_])"  # hyphens, slashes, colons between letters
-    r"|(?<=[^\W\d_]),(?=[^\W\d_])"  # a comma glued between letters
-    r"|(?<=[0-9])[+*^\-](?=[0-9\-])"  # arithmetic between digits
-    r"|\.\.+|…"  # ellipses
-    r"|(?<=[a-z])\.(?=[A-Z])"  # "end.Start"
-)
-_RUNS = re.compile(r"\s+|\S+")
-
-
-def _with_whitespace(text: str, split_chunk: Callable[[str], list[str]]) -> list[str]:
-    """spaCy's whitespace rule around any chunk tokenizer: a single space after a token is that token's
-    trailing whitespace; any other whitespace (newlines, tabs, extra spaces, leading space) is a token of
-    its own. ``"hall\nof"`` -> ``["hall", "\n", "of"]``, ``"a  b"`` -> ``["a", " ", "b"]``."""
-    tokens: list[str] = []
-    for m in _RUNS.finditer(text):
-        run = m.group()
-        if not run[0].isspace():
-            tokens.extend(split_chunk(run))
-            continue
-        rest = run[1:] if tokens and run[0] == " " else run
-        if rest:
-            tokens.append(rest)
-    return tokens
-
-
-def _regex_en_chunk(chunk: str) -> list[str]:
-    """spaCy-like prefix / suffix / infix splitting of one whitespace-free chunk."""
-    if chunk.isalnum():  # the common case: nothing to split
-        return [chunk]
-    tokens: list[str] = []
-    prefixes: list[str] = []
-    suffixes: list[str] = []
-    while len(chunk) > 1 and (m := _EN_PREFIX.match(chunk)) and m.end() < len(chunk):
-        prefixes.append(m.group())
-        chunk = chunk[m.end() :]
-    while (
-        len(chunk) > 1
-        and chunk not in _EN_ABBREVIATIONS
-        and (m := _EN_SUFFIX.search(chunk))
-        and m.start() > 0
-    ):
-        suffixes.append(m.group())
-        chunk = chunk[: m.start()]
-    tokens.extend(prefixes)
-    start = 0
-    for m in _EN_INFIX.finditer(chunk):
-        if m.start() > start:
-            tokens.append(chunk[start : m.start()])
-        tokens.append(m.group())
-        start = m.end()
-    if start < len(chunk):
-        tokens.append(chunk[start:])
-    tokens.extend(reversed(suffixes))
-    return tokens
-
-
-def _regex_en(text: str) -> list[str]:
-    return _with_whitespace(text, _regex_en_chunk)
-
-
-def _chars_zh(text: str) -> list[str]:
-    return _with_whitespace(text, list)
-
-
-def _spacy_tokenizer(language: str) -> Tokenizer | None:
-    """spaCy as upstream: the trained pipeline when installed locally, else spaCy's own rule-based tokenizer
-    (identical rules to ``en_core_web_sm``'s tokenizer for English). None when spaCy is absent or, for
-    Chinese, when ``zh_core_web_sm`` is not installed (a blank Chinese spaCy segments per character)."""
-    try:
-        import spacy
-    except ImportError:
-        return None
-    model = {"en": "en_core_web_sm", "zh": "zh_core_web_sm"}[language]
-    try:
-        nlp = spacy.load(model, disable=["tagger", "parser", "ner", "lemmatizer", "attribute_ruler"])
-        name = f"spacy:{model}"
-    except (OSError, ImportError, ValueError):
-        if language == "zh":
-            return None
-        nlp = spacy.blank("en")
-        name = f"spacy:blank-en-{spacy.__version__}"
-    tok = nlp.tokenizer
-
-    def fn(text: str) -> list[str]:
-        return [t.text for t in tok(text)]
-
-    return Tokenizer(name, language, fn)
-
-
-def _jieba_tokenizer() -> Tokenizer | None:
-    try:
-        with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", SyntaxWarning)
-            import jieba
-    except ImportError:
-        return None
-    jieba.setLogLevel(60)
-    seg = jieba.Tokenizer()
-
-    def fn(text: str) -> list[str]:
-        return _with_whitespace(text, seg.lcut)
-
-    return Tokenizer(f"jieba-{getattr(jieba, '__version__', '?')}", "zh", fn)
-
-
-@functools.cache
-def get_tokenizer(language: str, backend: str = "auto") -> Tokenizer:
-    """The tokenizer for ``language`` ("en" or "zh").
-
-    ``backend``: "auto" (spaCy when installed, as upstream; otherwise the offline fallback: the regex
-    approximation of spaCy's rules for English, jieba or per-character for Chinese), "spacy", "regex" (en),
-    "jieba" (zh) or "char" (zh). The chosen backend's name is recorded in every result file.
-    """
-    _check_language(language)
-    allowed = {"en": ("auto", "spacy", "regex"), "zh": ("auto", "spacy", "jieba", "char")}[language]
-    if backend not in allowed:
-        raise ValueError(f"tokenizer backend for {language!r} must be one of {allowed}, got {backend!r}")
-    if backend in ("auto", "spacy"):
-        tok = _spacy_tokenizer(language)
-        if tok is not None:
-            return tok
-        if backend == "spacy":
-            hint = "pip install spacy" if language == "en" else "install zh_core_web_sm for spaCy locally"
-            raise ValueError(f"tokenizer backend 'spacy' is not available for {language!r} ({hint})")
-    if language == "en":
-        return Tokenizer("regex-en", "en", _regex_en)
-    if backend in ("auto", "jieba"):
-        tok = _jieba_tokenizer()
-        if tok is not None:
-            return tok
-        if backend == "jieba":
-            raise ValueError("tokenizer backend 'jieba' is not installed (pip install 'vcr-wiki[zh]')")
-    return Tokenizer("char-zh", "zh", _chars_zh)
 
 
 # ----------------------------------------------------------------------------------------------- scoring
@@ -370,8 +170,9 @@ def score_blank(
     tokenizer: Tokenizer | None = None,
     *,
     pred_tokens: Sequence[str] | None = None,
+    scorer: str = "upstream",
 ) -> BlankScore:
-    """Score one blank (one ground-truth n-gram) against a model's whole answer, as upstream.
+    """Score one blank (one ground-truth n-gram) against a model's whole answer (``scorer``: see SCORERS).
 
     ``pred_tokens`` may pass the answer's tokens when they are already known (several blanks, one answer).
     """
@@ -379,7 +180,7 @@ def score_blank(
     if not isinstance(crossed_text, str) or not crossed_text.strip():
         raise ValueError(f"a ground-truth blank must be a non-empty string, got {crossed_text!r}")
     tok = tokenizer or get_tokenizer(language)
-    answer = extract_answer(prediction)
+    answer = extract_answer(prediction, scorer)
     if is_refusal(answer):
         return _zero(crossed_text)
     tokens = list(pred_tokens) if pred_tokens is not None else tok(answer)
@@ -406,18 +207,23 @@ def _tokens_cached(tok: Tokenizer, text: str) -> tuple[str, ...]:
 
 
 def score_sample(
-    prediction: str, crossed_texts: Sequence[str], language: str, tokenizer: Tokenizer | None = None
+    prediction: str,
+    crossed_texts: Sequence[str],
+    language: str,
+    tokenizer: Tokenizer | None = None,
+    *,
+    scorer: str = "upstream",
 ) -> list[BlankScore]:
-    """Score every blank of one sample against the model's answer for that sample."""
+    """Score every blank of one sample against the model's answer (``scorer``: 'upstream' or 'lmms-eval')."""
     _check_language(language)
     if isinstance(crossed_texts, str) or len(crossed_texts) == 0:
         raise ValueError(f"crossed_texts must be a non-empty list of strings, got {crossed_texts!r}")
     tok = tokenizer or get_tokenizer(language)
-    answer = extract_answer(prediction)
+    answer = extract_answer(prediction, scorer)
     if is_refusal(answer):
         return [_zero(c) for c in crossed_texts]
     tokens = tok(answer)
-    return [score_blank(answer, c, language, tok, pred_tokens=tokens) for c in crossed_texts]
+    return [score_blank(answer, c, language, tok, pred_tokens=tokens, scorer=scorer) for c in crossed_texts]
 
 
 # ----------------------------------------------------------------------------------------------- aggregate

@@ -9,18 +9,21 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from vcr_wiki import __version__
-from vcr_wiki.inputs import ImageError, Pair, load_image
-from vcr_wiki.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
-from vcr_wiki.ngrams import get_tokenizer, sample_rng, select_ngrams
-from vcr_wiki.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
-from vcr_wiki.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
+from vcr_wiki.build.inputs import ImageError, Pair, load_image
+from vcr_wiki.build.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
+from vcr_wiki.build.ngrams import sample_rng, select_ngrams
+from vcr_wiki.build.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
+from vcr_wiki.build.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
+from vcr_wiki.tokens import BACKENDS, get_tokenizer
 
 DROP_REASONS = (
     "bad_row",
+    "bad_encoding",
     "other_language",
     "empty_caption",
     "censored",
     "bad_image",
+    "outside_input",
     "too_tall",
     "no_ngram",
 )
@@ -57,6 +60,14 @@ class BuildConfig:
             raise ValueError(f"width must be positive (or None to keep each image's width), got {self.width}")
         if self.max_height is not None and self.max_height <= 0:
             raise ValueError(f"max_height must be positive (or None for no limit), got {self.max_height}")
+        if self.n <= 0:
+            raise ValueError(f"n (tokens per hidden n-gram) must be positive, got {self.n}")
+        if not 0.0 < self.mask_p <= 1.0:
+            raise ValueError(f"mask_p must be in (0, 1], got {self.mask_p}")
+        if self.font_size <= 0 or self.max_lines <= 0:
+            raise ValueError(f"font_size and max_lines must be positive, got {self.font_size}, {self.max_lines}")
+        if self.nlp not in BACKENDS:
+            raise ValueError(f"nlp must be one of {BACKENDS}, got {self.nlp!r}")
         if not self.split or not self.split.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"split must be a simple name like 'train' or 'test', got {self.split!r}")
 
@@ -96,7 +107,7 @@ class SampleMaker:
         self.renderer = TextRenderer(config.lang, config.font, config.font_size, config.max_lines)
         self.tokenizer = get_tokenizer(config.lang, config.nlp)
         self.lo, self.hi = band(config.lang, config.difficulty)
-        self.censor = tuple(w.lower() for w in config.censor if w.strip())
+        self.censor = tuple(w for w in config.censor if w.strip())
         self.deflate = resolve_deflate(config.png_deflate)
         self.record = self._record()
         self._record_json = json.dumps(self.record, sort_keys=True, ensure_ascii=False)
@@ -117,25 +128,24 @@ class SampleMaker:
     def render(self, pair: Pair) -> RenderedSample | str:
         """The rendered sample of a pair, or the reason it is dropped (one of DROP_REASONS)."""
         if pair.error is not None:
-            return "other_language" if pair.error == "other_language" else "bad_row"
+            reason = pair.error.split(":", 1)[0]
+            return reason if reason in DROP_REASONS else "bad_row"
         text = normalize_caption(pair.caption or "")
         if not text:
             return "empty_caption"
-        if self.censor:
-            low = text.lower()
-            if any(w in low for w in self.censor):
-                return "censored"
+        if any(w in text for w in self.censor):  # upstream: case-sensitive substring
+            return "censored"
         try:
             image = load_image(pair, self.config.width)
-        except ImageError:
-            return "bad_image"
+        except ImageError as exc:
+            return exc.reason
         if self.config.max_height is not None and image.shape[0] > self.config.max_height:
             return "too_tall"
         width = image.shape[1]
         layout = self.renderer.layout(text, width)
         rng = sample_rng(self.config.seed, pair.index)
         spans = select_ngrams(
-            self.tokenizer.sentences(text),
+            self.tokenizer.sentences(layout.caption),
             layout.caption,
             rng,
             n=self.config.n,
@@ -160,6 +170,7 @@ class SampleMaker:
         height = h + text.height + 1
         top = (height - text.height) // 2
         stacked = assemble_png([picture, text, white_rows(w, 1, backend)])
+        small = assemble_png([text])
         only_it = assemble_png(
             [white_rows(w, top, backend), text, white_rows(w, height - top - text.height, backend)]
         )
@@ -169,6 +180,7 @@ class SampleMaker:
             "caption": sample.caption,
             "stacked_image": {"bytes": stacked, "path": None},
             "only_it_image": {"bytes": only_it, "path": None},
+            "only_it_image_small": {"bytes": small, "path": None},
             "crossed_text": sample.crossed_text,
             "lang": self.config.lang,
             "difficulty": self.config.difficulty,
