@@ -55,7 +55,9 @@ def shard_name(split: str, k: int, total: int) -> str:
 
 def _with_bytes(pair: Pair, digest: Any) -> Pair:
     """The pair with its image bytes read once (hashed into ``digest`` with its caption)."""
-    digest.update(f"{pair.index}\0{pair.caption}\0{pair.error}\0{pair.image_path}\0".encode("utf-8", "replace"))
+    digest.update(
+        f"{pair.index}\0{pair.caption}\0{pair.error}\0{pair.image_path}\0".encode("utf-8", "replace")
+    )
     if pair.error is not None:
         return pair
     try:
@@ -479,7 +481,9 @@ def build_dataset(
     for folder in (state / DATA_DIR, state / "shards"):
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(folder)
-    atomic_write_text(state / "build.json", json.dumps(plan.state | {"vcr_wiki_version": __version__}, indent=2))
+    atomic_write_text(
+        state / "build.json", json.dumps(plan.state | {"vcr_wiki_version": __version__}, indent=2)
+    )
 
     def record(k: int, info: dict[str, Any]) -> None:
         plan.done[k] = info | {"shard": k}
@@ -505,7 +509,9 @@ def build_dataset(
                     path = state / DATA_DIR / shard_name(config.split, k, plan.n_shards)
                     record(k, write_shard(maker, group, path, lambda: bar.update(1)))
             else:
-                _run_parallel(groups, config, workers, state / DATA_DIR, plan.n_shards, record, bar, max_in_flight)
+                _run_parallel(
+                    groups, config, workers, state / DATA_DIR, plan.n_shards, record, bar, max_in_flight
+                )
     finally:
         bar.close()
     records = [plan.done[k] for k in range(plan.n_shards) if k in plan.done]

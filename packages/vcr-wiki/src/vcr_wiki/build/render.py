@@ -77,7 +77,9 @@ class TextRenderer:
                 str(self.font_path), font_size, layout_engine=ImageFont.Layout.BASIC
             )
         except OSError as exc:
-            raise ValueError(f"font file {str(self.font_path)!r} is not a font Pillow can read ({exc})") from None
+            raise ValueError(
+                f"font file {str(self.font_path)!r} is not a font Pillow can read ({exc})"
+            ) from None
         self._draw = ImageDraw.Draw(Image.new("L", (1, 1)))
         probe, factor = _LH_PROBE[lang]
         box = self._draw.textbbox((0, 0), probe, font=self.font)

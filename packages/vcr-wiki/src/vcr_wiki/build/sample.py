@@ -65,7 +65,9 @@ class BuildConfig:
         if not 0.0 < self.mask_p <= 1.0:
             raise ValueError(f"mask_p must be in (0, 1], got {self.mask_p}")
         if self.font_size <= 0 or self.max_lines <= 0:
-            raise ValueError(f"font_size and max_lines must be positive, got {self.font_size}, {self.max_lines}")
+            raise ValueError(
+                f"font_size and max_lines must be positive, got {self.font_size}, {self.max_lines}"
+            )
         if self.nlp not in BACKENDS:
             raise ValueError(f"nlp must be one of {BACKENDS}, got {self.nlp!r}")
         if not self.split or not self.split.replace("_", "").replace("-", "").isalnum():
