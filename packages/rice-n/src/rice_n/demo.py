@@ -17,7 +17,7 @@ from rice_n._io import check_output_dir, output_dir, write_json_atomic
 from rice_n.batch import BatchRiceEnv
 from rice_n.simulate import NAMED_POLICIES, policy_fractions, simulate, write_outputs
 
-DEMO_EPISODES = 150
+DEMO_EPISODES = 120
 EVAL_EPISODES = 10
 #: What a previous demo leaves in its folder (a folder holding one of these may be reused).
 DEMO_MARKERS = ("demo.json", "run", "business-as-usual", "moderate")
