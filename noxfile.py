@@ -90,6 +90,9 @@ def scaleout(session: nox.Session) -> None:
     """Every research package with its ``ray`` extra; their Ray tests on a local Ray instance, none skipped."""
     session.install(*(local(p, "ray,test") for p in COMPONENTS), *CONSTRAINTS)
     report = Path(session.create_tmp()) / "scaleout.xml"
+    # Ray keeps Unix sockets under its temp folder; nox's TMPDIR (inside .nox) makes their paths longer
+    # than the 107 bytes a socket path may have, and Ray then hangs. A short folder of its own instead.
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp" if Path("/tmp").is_dir() else None)
     session.run(
         "pytest",
         "-m",
@@ -97,7 +100,9 @@ def scaleout(session: nox.Session) -> None:
         f"--junitxml={report}",
         *(str(ROOT / "packages" / p / "tests") for p in COMPONENTS),
         *session.posargs,
+        env={"RAY_TMPDIR": ray_tmp},
     )
+    shutil.rmtree(ray_tmp, ignore_errors=True)
     fail_on_skips(session, report)
 
 
