@@ -109,10 +109,14 @@ def main() -> None:
             theirs |= load_file(str(f))
         tv = task_vectors(root / "base", [root / f"ft{i}" for i in range(3)])
         merged = ties(tv, density=0.3, weights=weights, trim="tensor")
-        results["ties_tensor_max_abs_diff"] = max(
-            float((merged[part] - theirs[key].reshape(-1)).abs().max())
+        diffs = {
+            key: float((merged[part] - theirs[key].reshape(-1)).abs().max())
             for key, part in zip(tv.keys, tv.slices, strict=True)
-        )
+        }
+        worst = max(diffs, key=diffs.get)
+        results["ties_tensor_max_abs_diff"] = diffs[worst]
+        results["ties_tensor_worst_tensor"] = f"{worst} {tuple(tv.base[worst].shape)}"
+        results["ties_tensor_tensors_differing"] = sum(d > 1e-6 for d in diffs.values())
         model_trim = ties(tv, density=0.3, weights=weights, trim="model")
         results["ties_model_trim_max_abs_diff"] = max(
             float((model_trim[part] - theirs[key].reshape(-1)).abs().max())
