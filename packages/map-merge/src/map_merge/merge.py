@@ -35,12 +35,16 @@ def _weights(tv: TaskVectors, weights: Sequence[float] | None) -> torch.Tensor:
 
 def _keep_top(deltas: torch.Tensor, density: float) -> torch.Tensor:
     """Each row of (T, n) with all but its max(1, int(density * n)) largest magnitudes zeroed (exactly
-    that many; mergekit 0.1.5's count)."""
+    that many; mergekit 0.1.5's count). Equal magnitudes at the threshold (common in float32 deltas of
+    large tensors) are resolved by the order of a descending sort, as mergekit does."""
     if density >= 1.0:
         return deltas.clone()
     k = max(1, int(density * deltas.shape[1]))
-    index = deltas.abs().topk(k, dim=1, sorted=False).indices
-    return torch.zeros_like(deltas).scatter_(1, index, deltas.gather(1, index))
+    kept = torch.zeros_like(deltas)
+    for row in range(deltas.shape[0]):
+        index = deltas[row].abs().argsort(descending=True)[:k]
+        kept[row, index] = deltas[row, index]
+    return kept
 
 
 def ties(
