@@ -75,10 +75,9 @@ def mergekit_style_ties(base, models, weights, density):
         deltas = []
         for m in models:
             d = (m[key] - b).reshape(-1)
-            k = int(density * d.numel())
+            k = max(1, int(density * d.numel()))
             keep = torch.zeros_like(d)
-            if k > 0:
-                keep[d.abs().argsort(descending=True)[:k]] = 1
+            keep[d.abs().argsort(descending=True)[:k]] = 1
             deltas.append(d * keep)
         weighted = torch.stack(deltas) * torch.tensor(weights)[:, None]
         majority = torch.where(weighted.sum(0) >= 0, 1.0, -1.0)

@@ -35,7 +35,9 @@ def exact_front(centers: np.ndarray, evaluate, n: int = 10_000) -> np.ndarray:
 @pytest.mark.parametrize("n_tasks", [2, 3])
 def test_polished_points_are_pareto_optimal_and_close_to_the_exact_front(n_tasks: int) -> None:
     evaluate, centers = convex_losses(n_tasks)
-    front = amortized_front(evaluate, n_tasks, maximize=False, link="identity", n_generations=60)
+    front = amortized_front(
+        evaluate, n_tasks, maximize=False, link="identity", n_generations=60, design="paper"
+    )
     assert front.polished is not None and front.polished.all()
     residuals = [
         kkt_residual(np.stack([s.gradient(c)[0] for s in front.surrogates])) for c in front.coefficients

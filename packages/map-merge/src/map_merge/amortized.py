@@ -8,7 +8,7 @@ from pathlib import Path
 from map_merge.adaptive import adaptive_samples
 from map_merge.bayesian import bayesian_samples
 from map_merge.cache import CachedEvaluator, Evaluate
-from map_merge.front import AmortizedFront, fit_surrogates, front_weights, search_front
+from map_merge.front import AmortizedFront, add_samples, fit_surrogates, front_weights, search_front
 from map_merge.nested import nested_front
 from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import n_coefficients
@@ -92,6 +92,11 @@ def amortized_front(
     coefficients, predicted, polished = search_front(
         surrogates, maximize, bounds, n_generations, polish, seed
     )
+    measured = None
+    if method == "map" and design == "adaptive":
+        coefficients, predicted, polished, measured = add_samples(
+            coefficients, predicted, polished, samples, metrics, maximize
+        )
     return AmortizedFront(
         coefficients,
         predicted,
@@ -104,4 +109,5 @@ def amortized_front(
         history,
         polished,
         warnings,
+        measured,
     )

@@ -35,7 +35,9 @@ class AmortizedFront:
 
     ``coefficients`` (K, T) and ``predicted`` (K, T) are the front; ``samples`` / ``sample_metrics`` are
     the real evaluations it was fitted on; ``n_evaluations`` counts the distinct points evaluated
-    (answers read back from a cache included). ``warnings`` says when the surrogates fit poorly (the
+    (answers read back from a cache included). With the adaptive design the front also holds the real
+    samples that no predicted point dominates (``measured`` marks them; their ``predicted`` row is the
+    real metric). ``warnings`` says when the surrogates fit poorly (the
     predicted front may then promise more than the models deliver).
     """
 
@@ -50,6 +52,7 @@ class AmortizedFront:
     history: list[dict[str, float]] = field(default_factory=list)
     polished: np.ndarray | None = None  # (K,) True where the point was polished
     warnings: list[str] = field(default_factory=list)
+    measured: np.ndarray | None = None  # (K,) True where the row is a real evaluation (adaptive design)
 
     def select(self, preference: Sequence[float]) -> np.ndarray:
         """The front's coefficient vector best for a preference: argmax_k p.M(c_k) (argmin for losses),
@@ -87,6 +90,7 @@ class AmortizedFront:
             "polished": None if self.polished is None else self.polished.tolist(),
             "history": self.history,
             "warnings": self.warnings,
+            "measured": None if self.measured is None else self.measured.tolist(),
         }
 
     @classmethod
@@ -105,7 +109,7 @@ class AmortizedFront:
         sample_metrics = _matrix(data, "sample_metrics", n_tasks)
         if not isinstance(data.get("maximize"), bool) or not isinstance(data.get("n_evaluations"), int):
             raise ValueError("front: 'maximize' must be true/false and 'n_evaluations' an integer")
-        polished = data.get("polished")
+        polished, measured = data.get("polished"), data.get("measured")
         return cls(
             coefficients,
             predicted,
@@ -118,6 +122,7 @@ class AmortizedFront:
             list(data.get("history", [])),
             None if polished is None else np.asarray(polished, dtype=bool),
             [str(w) for w in data.get("warnings", [])],
+            None if measured is None else np.asarray(measured, dtype=bool),
         )
 
 
@@ -178,3 +183,24 @@ def search_front(
     _, unique = np.unique(np.round(candidates[keep], 9), axis=0, return_index=True)
     rows = np.flatnonzero(keep)[np.sort(unique)]
     return candidates[rows], predicted[rows], from_polish[rows]
+
+
+def add_samples(
+    coefficients: np.ndarray,
+    predicted: np.ndarray,
+    polished: np.ndarray,
+    samples: np.ndarray,
+    metrics: np.ndarray,
+    maximize: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The predicted front joined with the real samples (exact values), reduced to its non-dominated
+    rows: a predicted point that a real evaluation dominates is never offered. Returns coefficients,
+    predicted, polished mask and a mask of the measured (real) rows."""
+    c = np.concatenate([coefficients, samples])
+    y = np.concatenate([predicted, metrics])
+    done = np.concatenate([polished, np.zeros(len(samples), dtype=bool)])
+    real = np.concatenate([np.zeros(len(coefficients), dtype=bool), np.ones(len(samples), dtype=bool)])
+    keep = non_dominated(y, maximize)
+    _, unique = np.unique(np.round(c[keep], 9), axis=0, return_index=True)
+    rows = np.flatnonzero(keep)[np.sort(unique)]
+    return c[rows], y[rows], done[rows], real[rows]

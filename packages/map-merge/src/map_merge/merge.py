@@ -34,14 +34,16 @@ def _weights(tv: TaskVectors, weights: Sequence[float] | None) -> torch.Tensor:
 
 
 def _keep_top(deltas: torch.Tensor, density: float) -> torch.Tensor:
-    """Each row of (T, n) with all but its int(density * n) largest magnitudes zeroed (exactly that many)."""
+    """Each row of (T, n) with all but its max(1, int(density * n)) largest magnitudes zeroed (exactly
+    that many; mergekit 0.1.5's count). Equal magnitudes at the threshold (common in float32 deltas of
+    large tensors) are resolved by the order of a descending sort, as mergekit does."""
     if density >= 1.0:
         return deltas.clone()
-    k = int(density * deltas.shape[1])
+    k = max(1, int(density * deltas.shape[1]))
     kept = torch.zeros_like(deltas)
-    if k > 0:
-        index = deltas.abs().topk(k, dim=1, sorted=False).indices
-        kept.scatter_(1, index, deltas.gather(1, index))
+    for row in range(deltas.shape[0]):
+        index = deltas[row].abs().argsort(descending=True)[:k]
+        kept[row, index] = deltas[row, index]
     return kept
 
 
@@ -56,7 +58,7 @@ def ties(
 ) -> torch.Tensor:
     """TIES-merging (Yadav et al.): trim, elect signs, disjoint (weighted) mean; flat merged weights.
 
-    Trim keeps exactly int(density * n) largest-magnitude entries of each task vector: over the whole
+    Trim keeps exactly max(1, int(density * n)) largest-magnitude entries of each task vector: over the whole
     model (``trim="model"``, the paper's choice) or per tensor (``trim="tensor"``, mergekit's). Each
     trimmed vector is multiplied by its task weight; the elected sign of an entry is the sign of the
     summed weighted values (an exact zero sum elects +); entries agreeing with it are summed and, with
