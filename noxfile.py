@@ -45,6 +45,9 @@ def pip_find_links() -> str:
 
 if "UV_FIND_LINKS" not in os.environ and (links := pip_find_links()):
     os.environ["UV_FIND_LINKS"] = links
+# Byte-compile at install time: where PYTHONDONTWRITEBYTECODE is set (as on CI here), every fresh
+# process would otherwise recompile torch from source, about 9 CPU-s each.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
