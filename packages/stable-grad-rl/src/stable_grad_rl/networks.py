@@ -10,7 +10,8 @@ Architectures follow Castanyer et al. 2025 (``src/models/{mlp,encoder}.py`` upst
 * ``dense``: ``Linear(in, width) -> LN -> ReLU``, then ``depth`` DenseNet blocks that concatenate
   ``LN(W ReLU(x))`` (growth ``width // depth``) to their input, then ``Linear(., width) -> LN``.
 
-Every variant ends in the head ``ReLU -> Linear(width, out_dim)``. As upstream, ``depth`` counts Linear
+Every variant ends in the head ``ReLU -> Linear(width, out_dim)`` (``out_dim=None``: no Linear, the
+network outputs its ``width`` features, e.g. as the body of :class:`~stable_grad_rl.agents.ActorCritic`). As upstream, ``depth`` counts Linear
 layers for ``plain`` (the paper's 4/8/12) and blocks for ``residual``/``multiskip`` (1/3/5); ``dense``
 counts blocks. Linear and conv layers use orthogonal init (gain sqrt 2, zero bias); the head uses gain
 ``head_std`` (0.01 upstream).
@@ -58,12 +59,16 @@ def _norm(width: int | Sequence[int], layernorm: bool) -> nn.Module:
     return nn.LayerNorm(width) if layernorm else nn.Identity()
 
 
+def _make_head(width: int, out_dim: int | None, head_std: float) -> nn.Module:
+    return nn.Identity() if out_dim is None else layer_init(nn.Linear(width, out_dim), std=head_std)
+
+
 class _Head(nn.Module):
     """Shared tail of every MLP: ``features = ReLU(trunk(x))``, ``out = Linear(features)``."""
 
     trunk: nn.Module
     act: nn.ReLU
-    head: nn.Linear
+    head: nn.Module
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation (the input of the output Linear)."""
@@ -77,7 +82,9 @@ class _Head(nn.Module):
 class PlainMLP(_Head):
     """``depth`` x (Linear -> [LN] -> ReLU), then Linear head."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self, in_dim: int, out_dim: int | None, depth: int, width: int, layernorm: bool, head_std: float
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         for i in range(depth):
@@ -86,7 +93,7 @@ class PlainMLP(_Head):
                 layers.append(nn.ReLU())
         self.trunk = nn.Sequential(*layers)
         self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class ResidualBlock(nn.Module):
@@ -130,21 +137,25 @@ class _BlockTrunk(nn.Module):
 class ResidualMLP(_Head):
     """Residual MLP with ``depth`` pre-activation blocks."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self, in_dim: int, out_dim: int | None, depth: int, width: int, layernorm: bool, head_std: float
+    ):
         super().__init__()
         self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, multiskip=False)
         self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class MultiSkipMLP(_Head):
     """Multi-skip residual MLP: the projected input is added after every block."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self, in_dim: int, out_dim: int | None, depth: int, width: int, layernorm: bool, head_std: float
+    ):
         super().__init__()
         self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, multiskip=True)
         self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class DenseBlock(nn.Module):
@@ -162,7 +173,9 @@ class DenseBlock(nn.Module):
 class DenseMLP(_Head):
     """DenseNet-style MLP with ``depth`` blocks of growth ``max(width // depth, 1)``."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self, in_dim: int, out_dim: int | None, depth: int, width: int, layernorm: bool, head_std: float
+    ):
         super().__init__()
         growth = max(width // max(depth, 1), 1)
         layers: list[nn.Module] = [layer_init(nn.Linear(in_dim, width)), _norm(width, layernorm), nn.ReLU()]
@@ -173,7 +186,7 @@ class DenseMLP(_Head):
         layers += [layer_init(nn.Linear(size, width)), _norm(width, layernorm)]
         self.trunk = nn.Sequential(*layers)
         self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.head = _make_head(width, out_dim, head_std)
 
 
 _MLPS = {"plain": PlainMLP, "residual": ResidualMLP, "multiskip": MultiSkipMLP, "dense": DenseMLP}
@@ -187,7 +200,7 @@ def _positive_int(name: str, value: object, minimum: int = 1) -> int:
 
 def make_mlp(
     in_dim: int,
-    out_dim: int,
+    out_dim: int | None,
     *,
     kind: str = "plain",
     depth: int,
@@ -199,11 +212,13 @@ def make_mlp(
 
     ``depth`` is the number of Linear layers for ``plain`` (>= 1) and the number of blocks otherwise
     (>= 0 for residual kinds, >= 1 for ``dense``). The result maps ``(batch, in_dim)`` to
-    ``(batch, out_dim)`` and has a ``features(x)`` method giving the penultimate representation.
+    ``(batch, out_dim)`` and has a ``features(x)`` method giving the penultimate representation;
+    ``out_dim=None`` leaves out the output Linear (the network outputs its ``width`` features).
     """
     _check_kind(kind)
     _positive_int("in_dim", in_dim)
-    _positive_int("out_dim", out_dim)
+    if out_dim is not None:
+        _positive_int("out_dim", out_dim)
     _positive_int("width", width)
     _positive_int("depth", depth, 0 if kind in ("residual", "multiskip") else 1)
     if not isinstance(layernorm, bool):
@@ -385,8 +400,11 @@ class Network(nn.Module):
         return self.mlp(self.encoder(x))
 
 
-def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int) -> Network:
-    """Build the encoder + MLP that ``config`` describes, for observations of ``obs_shape``."""
+def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int | None) -> Network:
+    """Build the encoder + MLP that ``config`` describes, for observations of ``obs_shape``.
+
+    ``out_dim=None`` builds a body without output layer: it outputs ``config.width`` features.
+    """
     config.validate()
     obs_shape = tuple(int(v) for v in obs_shape)
     channels = tuple(config.cnn_channels)
