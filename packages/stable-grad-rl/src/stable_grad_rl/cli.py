@@ -11,7 +11,7 @@ from typing import Any
 
 from stable_grad_rl import __version__
 from stable_grad_rl.agents import PPOConfig, PQNConfig
-from stable_grad_rl.networks import ENCODERS, MLP_KINDS, NetworkConfig
+from stable_grad_rl.networks import ACTIVATIONS, ENCODERS, MLP_KINDS, NetworkConfig
 from stable_grad_rl.optim import OPTIMIZERS
 from stable_grad_rl.rundir import atomic_write_json, inspect_run
 from stable_grad_rl.sweep import (
@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--width", type=int, default=128, help="hidden width")
     train.add_argument("--layernorm", action=argparse.BooleanOptionalAction, default=False, help="LayerNorm")
     train.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (paper: relu)"
+    )
+    train.add_argument(
         "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
     )
     train.add_argument(
@@ -147,7 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--metric", default=None, help="summary metric (default final_return / final_accuracy)")
     plot.add_argument("--runs", nargs="*", default=[], help="run folders for gradient-flow heat maps")
 
-    demo = sub.add_parser("demo", help="run the short end-to-end demo (used by `umbrella demo`)")
+    demo = sub.add_parser(
+        "demo",
+        help="run the short end-to-end demo (used by `umbrella demo`)",
+        description="Plain deep MLP vs multi-skip residual MLP + LayerNorm on the label-shift task "
+        "(single thread, about 30 CPU-s): writes OUT/demo.json (key_figure, figures) and the two runs.",
+    )
     _common(demo, "demo-out")
     return parser
 
@@ -166,8 +174,9 @@ def _algo_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     net = NetworkConfig(
-        kind=args.kind, depth=args.depth, width=args.width, layernorm=args.layernorm, encoder=args.encoder
-    )
+        kind=args.kind, depth=args.depth, width=args.width, layernorm=args.layernorm, encoder=args.encoder,
+        activation=args.activation,
+    )  # fmt: skip
     if args.num_seeds < 1:
         raise ValueError(f"--num-seeds must be >= 1, got {args.num_seeds}")
     runs = []
@@ -250,8 +259,11 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sweep(args)
         if args.command == "plot":
             return _cmd_plot(args)
+        import torch
+
         from stable_grad_rl.demo import run_demo
 
+        torch.set_num_threads(1)
         summary = run_demo(args.out, args.seed)
         atomic_write_json(Path(args.out) / "demo.json", summary)
         print(summary["key_figure"])

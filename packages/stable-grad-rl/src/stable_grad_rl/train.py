@@ -39,7 +39,7 @@ from stable_grad_rl.rundir import (
 ALGOS = ("pqn", "ppo", "dqn", "nonstationary")
 #: Baseline optimizer per algorithm in the paper's code (RAdam for PQN/PPO, Adam for DQN).
 DEFAULT_OPTIMIZER = {"pqn": "radam", "ppo": "radam", "dqn": "adam", "nonstationary": "adam"}
-DEFAULT_LR = {"pqn": 2.5e-4, "ppo": 2.5e-4, "dqn": 2.5e-4, "nonstationary": 1e-3}
+DEFAULT_LR = {"pqn": 2.5e-4, "ppo": 1e-3, "dqn": 2.5e-4, "nonstationary": 1e-3}
 _ALGO_CONFIGS = {"pqn": PQNConfig, "ppo": PPOConfig, "dqn": DQNConfig, "nonstationary": NonStationaryConfig}
 
 
