@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
-from stable_grad_rl import DQNConfig, NetworkConfig, PPOConfig, PQNConfig, TrainConfig, make_trainer
+from stable_grad_rl import (
+    PPO,
+    ActorCritic,
+    DQNConfig,
+    NetworkConfig,
+    PPOConfig,
+    PQNConfig,
+    TrainConfig,
+    make_optimizer,
+    make_trainer,
+    make_vec_env,
+)
 from stable_grad_rl.agents import gae, q_lambda_returns
 
 SMALL_NET = NetworkConfig(kind="plain", depth=2, width=64, layernorm=True)
@@ -90,3 +102,34 @@ def test_bad_agent_configs() -> None:
         make_trainer(TrainConfig(algo="pqn", env="NoSuchEnv-v0"))
     with pytest.raises(ValueError, match="Discrete"):
         make_trainer(TrainConfig(algo="pqn", env="Pendulum-v1"))
+
+
+def test_ppo_heads_as_upstream() -> None:
+    agent = make_trainer(TrainConfig(algo="ppo", network=SMALL_NET, algo_config={"total_timesteps": 512}))
+    net = agent.network
+    assert isinstance(net, ActorCritic) and net.critic_body is not None  # cleanrl: separate bodies
+    assert torch.linalg.svdvals(net.actor_head.weight).tolist() == pytest.approx([0.01, 0.01], rel=1e-5)
+    assert float(net.critic_head.weight.detach().norm()) == pytest.approx(1.0, rel=1e-5)  # gain 1
+    shared = make_trainer(
+        TrainConfig(algo="ppo", network=SMALL_NET, algo_config={"total_timesteps": 512, "shared_body": True})
+    )
+    assert shared.network.critic_body is None
+    agent.envs.close()
+    shared.envs.close()
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_ppo_takes_any_network(legacy: bool) -> None:
+    """A tanh network without nn.ReLU (diagnostics must not assume ReLU), as a module pair or one tensor."""
+    envs = make_vec_env("CartPole-v1", 4, 0)
+    if legacy:
+        net: nn.Module = nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 3))
+    else:
+        net = ActorCritic(nn.Sequential(nn.Linear(4, 32), nn.Tanh()), 32, 2)
+    cfg = PPOConfig(total_timesteps=4 * 16 * 12, num_envs=4, num_steps=16)
+    agent = PPO(envs, net, make_optimizer("adam", net.parameters(), 1e-3), cfg)
+    agent.diag_every = 1
+    records = [agent.step() for _ in range(agent.total_iterations)]
+    envs.close()
+    assert len(records) == 12 and records[-1]["dead_fraction"] is None
+    assert records[-1]["srank"] >= 1 and records[-1]["grad_spread"]["first_last_ratio"] > 0

@@ -88,7 +88,7 @@ def test_sweep_in_processes_and_plot(tmp_path: Path) -> None:
     assert {r["network"]["depth"] for r in results} == {3, 0}  # 3 plain layers <-> 0 residual blocks
     saved = json.loads((tmp_path / "sweep" / "results.json").read_text())
     assert [r["final_accuracy"] for r in saved] == [r["final_accuracy"] for r in results]
-    run = tmp_path / "sweep" / "runs" / "baseline_L3_W8_s0"
+    run = tmp_path / "sweep" / "baseline_L3_W8_s0"
     assert (
         main(["plot", "--sweep", str(tmp_path / "sweep"), "--runs", str(run), "--out", str(tmp_path / "p")])
         == 0
@@ -101,23 +101,22 @@ def test_sweep_in_processes_and_plot(tmp_path: Path) -> None:
     }
 
 
-def test_ray_sweep(tmp_path: Path) -> None:
-    pytest.importorskip("ray.tune")
-    from stable_grad_rl import run_sweep_ray
-
-    cfg = SweepConfig(
-        depths=(3,), widths=(8,), interventions=("baseline",), seeds=(0,), algo_config=dict(TINY_TASK)
-    )
-    assert len(run_sweep_ray(cfg, tmp_path)) == 1
-
-
-def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     import stable_grad_rl.demo as demo
 
     monkeypatch.setattr(demo, "DEMO_TASK", dict(TINY_TASK))
     assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0
+    stdout = capsys.readouterr().out
+    assert "[1/3] training plain" in stdout and "[3/3]" in stdout
     result = json.loads((tmp_path / "demo.json").read_text())
-    assert result["key_figure"].startswith("last-phase acc") and len(result["heatmaps"]) == 3
+    assert result["key_figure"].startswith("after shifts: plain") and len(result["key_figure"]) <= 40
+    assert all(isinstance(v, (int, float)) for v in result["figures"].values())
+    assert len(result["heatmaps"]) == 2
+    assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0  # a previous demo is replaced
+    assert json.loads((tmp_path / "demo.json").read_text())["figures"] == result["figures"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x").write_text("x")
+    assert main(["demo", "--out", str(tmp_path / "other")]) == 2
 
 
 def test_cli_errors(tmp_path: Path, capsys) -> None:

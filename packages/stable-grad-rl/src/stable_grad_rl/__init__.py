@@ -6,7 +6,7 @@ DQN agents, gradient-flow diagnostics and the non-stationary supervised experime
 
 __version__ = "0.1.0"
 
-from stable_grad_rl.agents import DQN, PPO, PQN, DQNConfig, PPOConfig, PQNConfig
+from stable_grad_rl.agents import DQN, PPO, PQN, ActorCritic, DQNConfig, PPOConfig, PQNConfig
 from stable_grad_rl.diagnostics import (
     GradFlowRecorder,
     collect_activations,
@@ -15,6 +15,7 @@ from stable_grad_rl.diagnostics import (
     effective_rank,
     grad_norms,
     gradient_spread,
+    penultimate_features,
     representation_metrics,
     srank,
     weight_norms,
@@ -40,6 +41,7 @@ __all__ = [
     "INTERVENTIONS",
     "PPO",
     "PQN",
+    "ActorCritic",
     "AtariCNN",
     "DQNConfig",
     "GradFlowRecorder",
@@ -67,6 +69,7 @@ __all__ = [
     "make_vec_env",
     "mlp_param_count",
     "paper_depth",
+    "penultimate_features",
     "representation_metrics",
     "run_sweep",
     "run_sweep_ray",

@@ -11,8 +11,9 @@ from typing import Any
 
 from stable_grad_rl import __version__
 from stable_grad_rl.agents import PPOConfig, PQNConfig
-from stable_grad_rl.networks import ENCODERS, MLP_KINDS, NetworkConfig
+from stable_grad_rl.networks import ACTIVATIONS, ENCODERS, MLP_KINDS, NetworkConfig
 from stable_grad_rl.optim import OPTIMIZERS
+from stable_grad_rl.rundir import atomic_write_json, inspect_run
 from stable_grad_rl.sweep import (
     INTERVENTIONS,
     SweepConfig,
@@ -21,7 +22,7 @@ from stable_grad_rl.sweep import (
     run_sweep,
     run_sweep_ray,
 )
-from stable_grad_rl.train import ALGOS, TrainConfig, atomic_write_json, run_training
+from stable_grad_rl.train import ALGOS, TrainConfig, run_training
 
 
 def _parse_sets(items: list[str]) -> dict[str, Any]:
@@ -64,6 +65,12 @@ def _algo_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _mode_args(p: argparse.ArgumentParser, what: str) -> None:
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help=f"continue the {what} in OUT")
+    mode.add_argument("--overwrite", action="store_true", help=f"discard the {what} in OUT and start afresh")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``stable-grad-rl`` command."""
     parser = argparse.ArgumentParser(
@@ -83,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--width", type=int, default=128, help="hidden width")
     train.add_argument("--layernorm", action=argparse.BooleanOptionalAction, default=False, help="LayerNorm")
     train.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (paper: relu)"
+    )
+    train.add_argument(
         "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
     )
     train.add_argument(
@@ -93,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--diag-every", type=int, default=10, help="representation metrics every N iterations (RL)"
     )
-    train.add_argument("--checkpoint-every", type=int, default=50, help="checkpoint every N iterations")
-    train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    train.add_argument(
+        "--checkpoint-every", type=int, default=50, help="checkpoint every N iterations (>= 1)"
+    )
+    _mode_args(train, "run")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--device", default="cpu", help="torch device, e.g. cuda or cuda:1")
 
@@ -112,8 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=["baseline", "multiskip", "kron", "all"],
     )
     sweep.add_argument("--num-seeds", type=int, default=3, help="seeds SEED .. SEED+N-1")
-    sweep.add_argument("--workers", type=int, default=1, help="parallel processes")
-    sweep.add_argument("--ray", action="store_true", help="run through Ray Tune instead of local processes")
+    sweep.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool; ray: one Ray Tune trial per grid point (needs the [ray] extra)",
+    )
+    sweep.add_argument("--workers", type=int, default=1, help="parallel processes (local engine)")
+    sweep.add_argument(
+        "--address", default=None, help="ray engine: address of an existing cluster (default: start one)"
+    )
+    _mode_args(sweep, "sweep")
     sweep.add_argument(
         "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
     )
@@ -129,7 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--metric", default=None, help="summary metric (default final_return / final_accuracy)")
     plot.add_argument("--runs", nargs="*", default=[], help="run folders for gradient-flow heat maps")
 
-    demo = sub.add_parser("demo", help="run the short end-to-end demo (used by `umbrella demo`)")
+    demo = sub.add_parser(
+        "demo",
+        help="run the short end-to-end demo (used by `umbrella demo`)",
+        description="Plain deep MLP vs multi-skip residual MLP + LayerNorm on the label-shift task "
+        "(single thread, about 30 CPU-s): writes OUT/demo.json (key_figure, figures) and the two runs.",
+    )
     _common(demo, "demo-out")
     return parser
 
@@ -148,33 +174,45 @@ def _algo_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     net = NetworkConfig(
-        kind=args.kind, depth=args.depth, width=args.width, layernorm=args.layernorm, encoder=args.encoder
-    )
+        kind=args.kind, depth=args.depth, width=args.width, layernorm=args.layernorm, encoder=args.encoder,
+        activation=args.activation,
+    )  # fmt: skip
     if args.num_seeds < 1:
         raise ValueError(f"--num-seeds must be >= 1, got {args.num_seeds}")
-    seeds = range(args.seed, args.seed + args.num_seeds)
-    results = []
-    for seed in seeds:
+    runs = []
+    for seed in range(args.seed, args.seed + args.num_seeds):
         cfg = TrainConfig(
             algo=args.algo, env=args.env, network=net, optimizer=args.optimizer, lr=args.lr, seed=seed,
             algo_config=_algo_config(args), log_every=args.log_every, diag_every=args.diag_every,
             checkpoint_every=args.checkpoint_every, device=args.device,
         ).validate()  # fmt: skip
         out = Path(args.out) / f"seed_{seed}" if args.num_seeds > 1 else Path(args.out)
-        summary = run_training(cfg, out, resume=args.resume, progress=not args.no_progress)
-        results.append(summary)
-        print(json.dumps({k: v for k, v in summary.items() if k != "network"}))
+        inspect_run(out, cfg.to_dict(), resume=args.resume, overwrite=args.overwrite, device=cfg.device)
+        runs.append((cfg, out))
+    for cfg, out in runs:
+        summary = run_training(
+            cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress
+        )
+        print(json.dumps({k: v for k, v in summary.items() if k != "network"}), flush=True)
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.num_seeds < 1:
+        raise ValueError(f"--num-seeds must be >= 1, got {args.num_seeds}")
+    if args.engine == "local" and args.address:
+        raise ValueError("--address needs --engine ray")
     cfg = SweepConfig(
         algo=args.algo, env=args.env, depths=tuple(args.depths), widths=tuple(args.widths),
         interventions=tuple(args.interventions), seeds=tuple(range(args.seed, args.seed + args.num_seeds)),
         lr=args.lr, algo_config=_algo_config(args), base_network=NetworkConfig(encoder=args.encoder),
         device=args.device, log_every=args.log_every, diag_every=args.diag_every,
     )  # fmt: skip
-    results = run_sweep_ray(cfg, args.out) if args.ray else run_sweep(cfg, args.out, workers=args.workers)
+    mode = {"resume": args.resume, "overwrite": args.overwrite}
+    if args.engine == "ray":
+        results = run_sweep_ray(cfg, args.out, address=args.address, **mode)
+    else:
+        results = run_sweep(cfg, args.out, workers=args.workers, **mode)
     print(f"{len(results)} runs; results in {Path(args.out) / 'results.json'}")
     return 0
 
@@ -188,7 +226,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     if args.sweep:
         results = collect_results(args.sweep)
         if not results:
-            raise FileNotFoundError(f"no finished run under {Path(args.sweep) / 'runs'}")
+            raise FileNotFoundError(f"no finished run under {args.sweep}")
         metric = args.metric or (
             "final_accuracy" if results[0]["algo"] == "nonstationary" else "final_return"
         )
@@ -221,12 +259,19 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sweep(args)
         if args.command == "plot":
             return _cmd_plot(args)
+        import torch
+
         from stable_grad_rl.demo import run_demo
 
+        torch.set_num_threads(1)
         summary = run_demo(args.out, args.seed)
         atomic_write_json(Path(args.out) / "demo.json", summary)
         print(summary["key_figure"])
         return 0
     except (ValueError, ImportError, FileNotFoundError) as err:
-        print(f"stable-grad-rl {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())
+        print(f"stable-grad-rl {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except RuntimeError as err:  # a failed sweep trial: the inputs were fine, the work was not
+        print(f"stable-grad-rl {args.command}: error: {' '.join(str(err).split())[:300]}", file=sys.stderr)
+        return 1

@@ -4,8 +4,10 @@
   across depth (first/last ratio, max/min ratio, std of log10 norms);
 * weight norms per layer;
 * dead units (post-activation batch mean <= 0, upstream) and dormant units (Sokar et al. 2023:
-  ``s_i = E|a_i| / mean_j E|a_j| <= tau``), measured on the outputs of every ``nn.ReLU`` module;
-* feature ranks: srank (Kumar et al. 2021, ``delta = 0.01``) and the Roy-Vetterli effective rank;
+  ``s_i = E|a_i| / mean_j E|a_j| <= tau``), measured on the outputs of every rectifier module
+  (``nn.ReLU``/``nn.ReLU6``; a network without one, e.g. tanh, reports ``None`` for both);
+* feature ranks: srank (Kumar et al. 2021, ``delta = 0.01``) and the Roy-Vetterli effective rank, on
+  the network's ``features(x)`` if it has that method, else on the input of its last ``nn.Linear``;
 * :class:`GradFlowRecorder`, the layer x time matrix behind the gradient-flow heat map.
 """
 
@@ -55,13 +57,17 @@ def gradient_spread(norms: Sequence[float] | dict[str, float]) -> dict[str, floa
     }
 
 
+#: Modules whose outputs are rectified units (where "dead" and "dormant" are defined).
+RECTIFIERS = (nn.ReLU, nn.ReLU6)
+
+
 @torch.no_grad()
 def collect_activations(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Outputs of every ``nn.ReLU`` module of ``model`` on batch ``x``, flattened to ``(batch, units)``."""
+    """Outputs of every rectifier (``nn.ReLU``, ``nn.ReLU6``) of ``model`` on ``x``, as ``(batch, units)``."""
     acts: dict[str, torch.Tensor] = {}
     hooks = []
     for name, module in model.named_modules():
-        if isinstance(module, nn.ReLU):
+        if isinstance(module, RECTIFIERS):
 
             def hook(_m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
                 acts[name] = out.detach().reshape(out.shape[0], -1)
@@ -116,24 +122,45 @@ def effective_rank(features: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def representation_metrics(model: nn.Module, x: torch.Tensor, tau: float = 0.1) -> dict[str, object]:
-    """Dead and dormant fractions (per ReLU layer and overall), srank and effective rank of the features.
+def penultimate_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``model.features(x)`` if defined, else the input of the last ``nn.Linear`` run (``None``: no Linear)."""
+    features = getattr(model, "features", None)
+    if callable(features):
+        return features(x).reshape(x.shape[0], -1)
+    seen: list[torch.Tensor] = []
 
-    The features are the output of the last ``nn.ReLU`` (the input of the output layer).
+    def hook(_m: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        seen.append(inputs[0].detach())
+
+    hooks = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, nn.Linear)]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen[-1].reshape(seen[-1].shape[0], -1) if seen else None
+
+
+@torch.no_grad()
+def representation_metrics(model: nn.Module, x: torch.Tensor, tau: float = 0.1) -> dict[str, object]:
+    """Dead and dormant fractions (per rectifier layer and overall), srank and effective rank of the features.
+
+    Works for any network: the fractions are ``None`` without rectifier modules, the ranks ``None``
+    when no features can be found (see :func:`penultimate_features`).
     """
     acts = collect_activations(model, x)
-    if not acts:
-        raise ValueError("model has no nn.ReLU modules to measure")
     dead = {k: dead_fraction(v) for k, v in acts.items()}
     units = {k: v.shape[1] for k, v in acts.items()}
     total_units = sum(units.values())
-    feats = list(acts.values())[-1]
+    feats = penultimate_features(model, x)
     return {
         "dead_per_layer": dead,
-        "dead_fraction": sum(dead[k] * units[k] for k in acts) / total_units,
-        "dormant_fraction": sum(dormant_fraction(v, tau) * v.shape[1] for v in acts.values()) / total_units,
-        "srank": srank(feats),
-        "effective_rank": effective_rank(feats),
+        "dead_fraction": sum(dead[k] * units[k] for k in acts) / total_units if acts else None,
+        "dormant_fraction": (
+            sum(dormant_fraction(v, tau) * v.shape[1] for v in acts.values()) / total_units if acts else None
+        ),
+        "srank": srank(feats) if feats is not None else None,
+        "effective_rank": effective_rank(feats) if feats is not None else None,
     }
 
 

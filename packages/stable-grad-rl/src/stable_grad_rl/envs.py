@@ -32,36 +32,48 @@ class _ChannelFirst(gym.ObservationWrapper):
 def _make_one(env_id: str) -> Callable[[], gym.Env]:
     def thunk() -> gym.Env:
         if is_atari(env_id):
-            try:
-                import ale_py
-            except ImportError as err:
-                raise ImportError(f"{env_id} needs ale-py: pip install 'stable-grad-rl[atari]'") from err
-            gym.register_envs(ale_py)
             env = gym.make(env_id, frameskip=1, repeat_action_probability=0.0)
             env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84)
             return gym.wrappers.FrameStackObservation(env, 4)
         if env_id.startswith("MinAtar/"):
-            try:
-                from minatar.gym import register_envs
-            except ImportError as err:
-                raise ImportError(f"{env_id} needs minatar: pip install 'stable-grad-rl[minatar]'") from err
-            if env_id not in gym.registry:
-                register_envs()
             return _ChannelFirst(gym.make(env_id))
         return gym.make(env_id)
 
     return thunk
 
 
+def check_env(env_id: str) -> None:
+    """Raise ``ValueError`` (or ``ImportError`` naming the extra) unless ``env_id`` is registered."""
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"bad environment id {env_id!r}")
+    if is_atari(env_id):
+        try:
+            import ale_py
+        except ImportError as err:
+            raise ImportError(f"{env_id} needs ale-py: pip install 'stable-grad-rl[atari]'") from err
+        gym.register_envs(ale_py)
+    elif env_id.startswith("MinAtar/"):
+        try:
+            from minatar.gym import register_envs
+        except ImportError as err:
+            raise ImportError(f"{env_id} needs minatar: pip install 'stable-grad-rl[minatar]'") from err
+        if not any(k.startswith("MinAtar/") for k in gym.registry):
+            register_envs()
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown environment {env_id!r} (not a registered gymnasium id)")
+
+
 def make_vec_env(env_id: str, num_envs: int, seed: int) -> gym.vector.SyncVectorEnv:
     """``num_envs`` copies of ``env_id`` (discrete actions), reset with seeds ``seed .. seed+num_envs-1``."""
     if num_envs < 1:
         raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    if env_id not in gym.registry and not (is_atari(env_id) or env_id.startswith("MinAtar/")):
-        raise ValueError(f"unknown gymnasium environment {env_id!r}")
-    envs = gym.vector.SyncVectorEnv(
-        [_make_one(env_id) for _ in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-    )
+    check_env(env_id)
+    try:
+        envs = gym.vector.SyncVectorEnv(
+            [_make_one(env_id) for _ in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+        )
+    except gym.error.Error as err:
+        raise ValueError(f"environment {env_id!r} cannot be made: {err}") from err
     if not isinstance(envs.single_action_space, gym.spaces.Discrete):
         envs.close()
         raise ValueError(

@@ -10,7 +10,9 @@ Architectures follow Castanyer et al. 2025 (``src/models/{mlp,encoder}.py`` upst
 * ``dense``: ``Linear(in, width) -> LN -> ReLU``, then ``depth`` DenseNet blocks that concatenate
   ``LN(W ReLU(x))`` (growth ``width // depth``) to their input, then ``Linear(., width) -> LN``.
 
-Every variant ends in the head ``ReLU -> Linear(width, out_dim)``. As upstream, ``depth`` counts Linear
+``activation`` (``relu`` upstream, or ``tanh``) replaces every ReLU of the MLP. Every variant ends in the
+head ``ReLU -> Linear(width, out_dim)`` (``out_dim=None``: no Linear, the
+network outputs its ``width`` features, e.g. as the body of :class:`~stable_grad_rl.agents.ActorCritic`). As upstream, ``depth`` counts Linear
 layers for ``plain`` (the paper's 4/8/12) and blocks for ``residual``/``multiskip`` (1/3/5); ``dense``
 counts blocks. Linear and conv layers use orthogonal init (gain sqrt 2, zero bias); the head uses gain
 ``head_std`` (0.01 upstream).
@@ -26,6 +28,8 @@ import torch
 from torch import nn
 
 MLP_KINDS = ("plain", "residual", "multiskip", "dense")
+#: Hidden activations: ReLU everywhere in the paper; tanh is cleanrl's classic-control PPO network.
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 ENCODERS = ("none", "atari", "impala")
 #: The paper's sizes: width small/medium/large = 512/1536/2560; depth small/medium/large = 4/8/12 layers
 #: for plain and dense MLPs, 1/3/5 blocks for residual and multi-skip MLPs.
@@ -58,12 +62,16 @@ def _norm(width: int | Sequence[int], layernorm: bool) -> nn.Module:
     return nn.LayerNorm(width) if layernorm else nn.Identity()
 
 
+def _make_head(width: int, out_dim: int | None, head_std: float) -> nn.Module:
+    return nn.Identity() if out_dim is None else layer_init(nn.Linear(width, out_dim), std=head_std)
+
+
 class _Head(nn.Module):
     """Shared tail of every MLP: ``features = ReLU(trunk(x))``, ``out = Linear(features)``."""
 
     trunk: nn.Module
-    act: nn.ReLU
-    head: nn.Linear
+    act: nn.Module
+    head: nn.Module
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation (the input of the output Linear)."""
@@ -77,28 +85,37 @@ class _Head(nn.Module):
 class PlainMLP(_Head):
     """``depth`` x (Linear -> [LN] -> ReLU), then Linear head."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int | None,
+        depth: int,
+        width: int,
+        layernorm: bool,
+        head_std: float,
+        act: type[nn.Module] = nn.ReLU,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [layer_init(nn.Linear(in_dim if i == 0 else width, width)), _norm(width, layernorm)]
             if i < depth - 1:
-                layers.append(nn.ReLU())
+                layers.append(act())
         self.trunk = nn.Sequential(*layers)
-        self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.act = act()
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class ResidualBlock(nn.Module):
     """Pre-activation block ``x + f(x)``, ``f(x) = LN(W2 ReLU(LN(W1 ReLU(x))))``."""
 
-    def __init__(self, width: int, layernorm: bool):
+    def __init__(self, width: int, layernorm: bool, act: type[nn.Module] = nn.ReLU):
         super().__init__()
         self.f = nn.Sequential(
-            nn.ReLU(),
+            act(),
             layer_init(nn.Linear(width, width)),
             _norm(width, layernorm),
-            nn.ReLU(),
+            act(),
             layer_init(nn.Linear(width, width)),
             _norm(width, layernorm),
         )
@@ -111,11 +128,13 @@ class ResidualBlock(nn.Module):
 class _BlockTrunk(nn.Module):
     """``g = LN(W_in x)``; blocks; optional global skip ``+ g`` after every block; ``LN(W_out h)``."""
 
-    def __init__(self, in_dim: int, depth: int, width: int, layernorm: bool, multiskip: bool):
+    def __init__(
+        self, in_dim: int, depth: int, width: int, layernorm: bool, multiskip: bool, act: type[nn.Module]
+    ):
         super().__init__()
         self.multiskip = multiskip
         self.proj = nn.Sequential(layer_init(nn.Linear(in_dim, width)), _norm(width, layernorm))
-        self.blocks = nn.ModuleList(ResidualBlock(width, layernorm) for _ in range(depth))
+        self.blocks = nn.ModuleList(ResidualBlock(width, layernorm, act) for _ in range(depth))
         self.out = nn.Sequential(layer_init(nn.Linear(width, width)), _norm(width, layernorm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,29 +149,47 @@ class _BlockTrunk(nn.Module):
 class ResidualMLP(_Head):
     """Residual MLP with ``depth`` pre-activation blocks."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int | None,
+        depth: int,
+        width: int,
+        layernorm: bool,
+        head_std: float,
+        act: type[nn.Module] = nn.ReLU,
+    ):
         super().__init__()
-        self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, multiskip=False)
-        self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, False, act)
+        self.act = act()
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class MultiSkipMLP(_Head):
     """Multi-skip residual MLP: the projected input is added after every block."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int | None,
+        depth: int,
+        width: int,
+        layernorm: bool,
+        head_std: float,
+        act: type[nn.Module] = nn.ReLU,
+    ):
         super().__init__()
-        self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, multiskip=True)
-        self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.trunk = _BlockTrunk(in_dim, depth, width, layernorm, True, act)
+        self.act = act()
+        self.head = _make_head(width, out_dim, head_std)
 
 
 class DenseBlock(nn.Module):
     """DenseNet block: ``cat([x, LN(W ReLU(x))])``."""
 
-    def __init__(self, in_dim: int, growth: int, layernorm: bool):
+    def __init__(self, in_dim: int, growth: int, layernorm: bool, act: type[nn.Module] = nn.ReLU):
         super().__init__()
-        self.f = nn.Sequential(nn.ReLU(), layer_init(nn.Linear(in_dim, growth)), _norm(growth, layernorm))
+        self.f = nn.Sequential(act(), layer_init(nn.Linear(in_dim, growth)), _norm(growth, layernorm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Input with the new features appended on the last axis."""
@@ -162,18 +199,27 @@ class DenseBlock(nn.Module):
 class DenseMLP(_Head):
     """DenseNet-style MLP with ``depth`` blocks of growth ``max(width // depth, 1)``."""
 
-    def __init__(self, in_dim: int, out_dim: int, depth: int, width: int, layernorm: bool, head_std: float):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int | None,
+        depth: int,
+        width: int,
+        layernorm: bool,
+        head_std: float,
+        act: type[nn.Module] = nn.ReLU,
+    ):
         super().__init__()
         growth = max(width // max(depth, 1), 1)
-        layers: list[nn.Module] = [layer_init(nn.Linear(in_dim, width)), _norm(width, layernorm), nn.ReLU()]
+        layers: list[nn.Module] = [layer_init(nn.Linear(in_dim, width)), _norm(width, layernorm), act()]
         size = width
         for _ in range(depth):
-            layers.append(DenseBlock(size, growth, layernorm))
+            layers.append(DenseBlock(size, growth, layernorm, act))
             size += growth
         layers += [layer_init(nn.Linear(size, width)), _norm(width, layernorm)]
         self.trunk = nn.Sequential(*layers)
-        self.act = nn.ReLU()
-        self.head = layer_init(nn.Linear(width, out_dim), std=head_std)
+        self.act = act()
+        self.head = _make_head(width, out_dim, head_std)
 
 
 _MLPS = {"plain": PlainMLP, "residual": ResidualMLP, "multiskip": MultiSkipMLP, "dense": DenseMLP}
@@ -187,28 +233,34 @@ def _positive_int(name: str, value: object, minimum: int = 1) -> int:
 
 def make_mlp(
     in_dim: int,
-    out_dim: int,
+    out_dim: int | None,
     *,
     kind: str = "plain",
     depth: int,
     width: int,
     layernorm: bool = False,
     head_std: float = 0.01,
+    activation: str = "relu",
 ) -> nn.Module:
     """Build an MLP of ``kind`` in ``plain``/``residual``/``multiskip``/``dense``.
 
     ``depth`` is the number of Linear layers for ``plain`` (>= 1) and the number of blocks otherwise
     (>= 0 for residual kinds, >= 1 for ``dense``). The result maps ``(batch, in_dim)`` to
-    ``(batch, out_dim)`` and has a ``features(x)`` method giving the penultimate representation.
+    ``(batch, out_dim)`` and has a ``features(x)`` method giving the penultimate representation;
+    ``out_dim=None`` leaves out the output Linear (the network outputs its ``width`` features).
+    ``activation`` is ``relu`` (the paper) or ``tanh`` (cleanrl's classic-control PPO).
     """
     _check_kind(kind)
     _positive_int("in_dim", in_dim)
-    _positive_int("out_dim", out_dim)
+    if out_dim is not None:
+        _positive_int("out_dim", out_dim)
     _positive_int("width", width)
     _positive_int("depth", depth, 0 if kind in ("residual", "multiskip") else 1)
     if not isinstance(layernorm, bool):
         raise ValueError(f"layernorm must be a bool, got {layernorm!r}")
-    return _MLPS[kind](in_dim, out_dim, depth, width, layernorm, float(head_std))
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}")
+    return _MLPS[kind](in_dim, out_dim, depth, width, layernorm, float(head_std), ACTIVATIONS[activation])
 
 
 def mlp_param_count(
@@ -349,6 +401,7 @@ class NetworkConfig:
     encoder: str = "none"
     cnn_channels: tuple[int, ...] = field(default_factory=tuple)
     head_std: float = 0.01
+    activation: str = "relu"
 
     def validate(self) -> NetworkConfig:
         """Raise ``ValueError`` naming the bad field; return self."""
@@ -359,6 +412,8 @@ class NetworkConfig:
         _positive_int("depth", self.depth, 0 if self.kind in ("residual", "multiskip") else 1)
         for ch in self.cnn_channels:
             _positive_int("cnn_channels entry", ch)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}")
         return self
 
     def to_dict(self) -> dict:
@@ -385,8 +440,11 @@ class Network(nn.Module):
         return self.mlp(self.encoder(x))
 
 
-def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int) -> Network:
-    """Build the encoder + MLP that ``config`` describes, for observations of ``obs_shape``."""
+def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int | None) -> Network:
+    """Build the encoder + MLP that ``config`` describes, for observations of ``obs_shape``.
+
+    ``out_dim=None`` builds a body without output layer: it outputs ``config.width`` features.
+    """
     config.validate()
     obs_shape = tuple(int(v) for v in obs_shape)
     channels = tuple(config.cnn_channels)
@@ -407,6 +465,7 @@ def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int)
         width=config.width,
         layernorm=config.layernorm,
         head_std=config.head_std,
+        activation=config.activation,
     )
     return Network(encoder, mlp)
 

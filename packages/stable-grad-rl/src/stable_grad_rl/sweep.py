@@ -2,8 +2,10 @@
 
 Depths are given in Linear layers of the plain network (the paper's 4/8/12); residual and multi-skip
 variants get the matching number of blocks, ``(layers - 2) // 2`` (1/3/5), as in the paper.
-Each run goes to ``OUT/runs/<name>/`` (see :mod:`stable_grad_rl.train`); finished runs are skipped, so
-a sweep is resumable. ``OUT/results.json`` collects the summaries.
+Each grid point is a run folder ``OUT/<name>/`` (see :mod:`stable_grad_rl.rundir`), the same for the
+local engine (a process pool whose workers die with their parent) and the Ray engine (one Ray Tune trial
+per grid point). ``OUT/sweep.json`` records the grid; ``--resume`` skips finished trials and continues
+unfinished ones from their checkpoints. ``OUT/results.json`` collects the summaries.
 """
 
 from __future__ import annotations
@@ -11,13 +13,27 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from stable_grad_rl import __version__
 from stable_grad_rl.networks import NetworkConfig
-from stable_grad_rl.train import TrainConfig, atomic_write_json, run_training
+from stable_grad_rl.rundir import (
+    atomic_write_json,
+    check_out_path,
+    clean_json,
+    holds_run,
+    inspect_run,
+    read_json_file,
+)
+from stable_grad_rl.train import TrainConfig, run_training
 
 #: intervention name -> (MLP kind, LayerNorm, optimizer or None for the algorithm's baseline)
 INTERVENTIONS: dict[str, tuple[str, bool, str | None]] = {
@@ -64,6 +80,12 @@ class SweepConfig:
     log_every: int = 1
     diag_every: int = 10
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = asdict(self)
+        d["base_network"] = self.base_network.to_dict()
+        return d
+
     def runs(self) -> list[tuple[str, TrainConfig]]:
         """``(name, config)`` of every run in the grid."""
         out = []
@@ -80,13 +102,7 @@ class SweepConfig:
         return out
 
 
-def _run_one(args: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
-    import torch
-
-    torch.set_num_threads(1)
-    name, cfg_dict, out = args
-    cfg = TrainConfig.from_dict(cfg_dict)
-    summary = run_training(cfg, Path(out) / "runs" / name, resume=True, progress=False)
+def _trial_record(name: str, summary: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
         "intervention": name.split("_")[0],
@@ -95,62 +111,176 @@ def _run_one(args: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
     }
 
 
-def run_sweep(config: SweepConfig, out: str | Path, workers: int = 1) -> list[dict[str, Any]]:
-    """Run every grid point (``workers`` processes, spawn start method); return and save the summaries."""
+_PARENT_PID: int | None = None
+
+
+def _parent_guard() -> None:
+    """Exit a pool worker at once (writing nothing more) if the process that started it is gone."""
+    if _PARENT_PID is not None and os.getppid() != _PARENT_PID:
+        os._exit(1)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Pool initializer: die with the parent (Linux ``PR_SET_PDEATHSIG``), one torch thread."""
+    global _PARENT_PID
+    _PARENT_PID = parent_pid
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    _parent_guard()
+
+
+def run_trial(name: str, cfg_dict: dict[str, Any], out: str) -> dict[str, Any]:
+    """Run (or resume, or return the finished) grid point ``name`` into ``out/name``; its result record."""
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig.from_dict(cfg_dict)
+    summary = run_training(cfg, Path(out) / name, resume=True, progress=False, guard=_parent_guard)
+    return _trial_record(name, summary)
+
+
+def _run_trial_job(job: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
+    return run_trial(*job)
+
+
+def prepare_sweep(
+    config: SweepConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False
+) -> list[tuple[str, TrainConfig]]:
+    """Validate sweep folder ``out`` and every grid point (nothing written), then create or reset ``out``.
+
+    A folder holding a sweep (``sweep.json``) is refused unless ``resume`` (same grid: finished trials
+    are skipped, unfinished ones continue from their checkpoints) or ``overwrite`` (its trials are
+    removed). A non-empty folder without ``sweep.json`` is refused.
+    """
     out = Path(out)
+    check_out_path(out)
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    runs = config.runs()
+    grid = {"grid": clean_json(config.to_dict())}
+    old: dict[str, Any] | None = None
+    if out.exists() and any(out.iterdir()):
+        if not (out / "sweep.json").exists():
+            raise ValueError(f"--out {out} is not empty and holds no stable-grad-rl sweep; refusing to write")
+        if not (resume or overwrite):
+            raise ValueError(
+                f"--out {out} already holds a sweep; pass --resume to continue it or --overwrite"
+            )
+        old = read_json_file(out / "sweep.json", "sweep file")
+        if not isinstance(old, dict) or not isinstance(old.get("grid"), dict):
+            raise ValueError(f"{out / 'sweep.json'} holds no 'grid' object")
+        if resume and old["grid"] != grid["grid"]:
+            raise ValueError(f"--resume: the grid in {out / 'sweep.json'} differs from the requested one")
+    if old is not None and resume:
+        for name, cfg in runs:
+            inspect_run(out / name, cfg.to_dict(), resume=True, overwrite=False, device=cfg.device)
+    if old is not None and overwrite:
+        old_names = set(old.get("trials", []))
+        for child in out.iterdir():
+            if child.is_dir() and child.name in old_names and holds_run(child):
+                shutil.rmtree(child)
+        for name in ("results.json", "sweep.json"):
+            (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, cfg.to_dict(), str(out)) for name, cfg in config.runs()]
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    atomic_write_json(out / "sweep.json", {**grid, "trials": [n for n, _ in runs], "version": __version__})
+    return runs
+
+
+def run_sweep(
+    config: SweepConfig,
+    out: str | Path,
+    workers: int = 1,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> list[dict[str, Any]]:
+    """Run every grid point into ``out/<name>/`` in ``workers`` local processes; return and save results.
+
+    The pool's workers die with this process (``PR_SET_PDEATHSIG``) and check their parent before every
+    write. See :func:`prepare_sweep` for ``resume`` and ``overwrite``.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
+    runs = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
+    jobs = [(name, cfg.to_dict(), str(out)) for name, cfg in runs]
     if workers == 1:
-        results = [_run_one(job) for job in jobs]
+        results = [_run_trial_job(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_run_one, jobs))
-    atomic_write_json(out / "results.json", results)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+        ) as pool:
+            results = list(pool.map(_run_trial_job, jobs))
+    atomic_write_json(Path(out) / "results.json", results)
     return results
 
 
-def run_sweep_ray(config: SweepConfig, out: str | Path, cpus_per_trial: float = 1.0) -> list[dict[str, Any]]:
-    """Run the grid through Ray Tune (``pip install 'ray[tune]'``); same run folders and results file."""
+def _import_tune() -> Any:
     try:
+        import ray
         from ray import tune
     except ImportError as err:
-        raise ImportError("run_sweep_ray needs Ray Tune: pip install 'ray[tune]'") from err
+        raise ImportError('the ray engine needs Ray Tune: pip install "stable-grad-rl[ray]"') from err
+    return ray, tune
+
+
+def run_sweep_ray(
+    config: SweepConfig,
+    out: str | Path,
+    *,
+    address: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    cpus_per_trial: float = 1.0,
+) -> list[dict[str, Any]]:
+    """Run the grid through Ray Tune: one Tune trial per grid point, writing the same ``out/<name>/``
+    run folder (and ``results.json``) as :func:`run_sweep`.
+
+    ``address`` connects to an existing cluster (``ray.init(address=...)``); by default a local Ray
+    instance is started unless one is already running in this process. Tune's own bookkeeping goes to a
+    temporary folder, so ``out`` is identical to a local sweep's. A re-run with ``resume`` continues
+    unfinished trials from their checkpoints and returns finished ones as they are.
+    """
+    ray, tune = _import_tune()
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    jobs = {name: cfg.to_dict() for name, cfg in config.runs()}
+    runs = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
+    jobs = {name: cfg.to_dict() for name, cfg in runs}
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(include_dashboard=False, log_to_driver=False)
+    out_str = str(out)
 
-    def trainable(params: dict[str, Any]) -> dict[str, Any]:
-        result = _run_one((params["name"], jobs[params["name"]], str(out)))
-        return {k: v for k, v in result.items() if isinstance(v, (int, float)) and v is not None}
+    def trainable(params: dict[str, Any]) -> None:
+        record = run_trial(params["name"], jobs[params["name"]], out_str)
+        tune.report({k: v for k, v in record.items() if isinstance(v, (int, float)) and v is not None})
 
-    tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": cpus_per_trial}),
-        param_space={"name": tune.grid_search(sorted(jobs))},
-        run_config=tune.RunConfig(storage_path=str(out / "ray"), name="sweep"),
-    )
-    tuner.fit()
-    results = [
-        json.loads((out / "runs" / n / "summary.json").read_text()) | {"name": n} for n in sorted(jobs)
-    ]
-    for r in results:
-        r["intervention"] = r["name"].split("_")[0]
-        r["layers"] = int(r["name"].split("_L")[1].split("_")[0])
+    storage = tempfile.mkdtemp(prefix="stable-grad-rl-tune-")
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": cpus_per_trial}),
+            param_space={"name": tune.grid_search(list(jobs))},
+            run_config=tune.RunConfig(storage_path=storage, name="sweep", verbose=0),
+        )
+        grid = tuner.fit()
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
+    if grid.errors:
+        raise RuntimeError(f"{len(grid.errors)} Tune trial(s) failed; first: {grid.errors[0]}")
+    results = [_trial_record(n, json.loads((out / n / "summary.json").read_text())) for n in jobs]
     atomic_write_json(out / "results.json", results)
     return results
 
 
 def collect_results(sweep_dir: str | Path) -> list[dict[str, Any]]:
-    """Summaries of every finished run under ``sweep_dir/runs`` (all sweeps written into that folder)."""
+    """Summaries of every finished run ``sweep_dir/<name>/``."""
     results = []
-    for summary in sorted(Path(sweep_dir).glob("runs/*/summary.json")):
-        name = summary.parent.name
-        record = json.loads(summary.read_text())
-        record.update(
-            name=name, intervention=name.split("_")[0], layers=int(name.split("_L")[1].split("_")[0])
-        )
-        results.append(record)
+    for summary in sorted(Path(sweep_dir).glob("*/summary.json")):
+        results.append(_trial_record(summary.parent.name, json.loads(summary.read_text())))
     return results
 
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,42 @@ from typing import Any
 import torch
 
 from stable_grad_rl import __version__
-from stable_grad_rl.agents import DQN, PPO, PQN, DQNConfig, PPOConfig, PQNConfig
-from stable_grad_rl.envs import make_vec_env
+from stable_grad_rl.agents import DQN, PPO, PQN, ActorCritic, DQNConfig, PPOConfig, PQNConfig
+from stable_grad_rl.envs import check_env, make_vec_env
 from stable_grad_rl.networks import NetworkConfig, build_network, count_params
 from stable_grad_rl.nonstationary import NonStationaryConfig, NonStationaryTrainer
 from stable_grad_rl.optim import OPTIMIZERS, make_optimizer
+from stable_grad_rl.rundir import (
+    atomic_write_json,
+    clean_json,
+    inspect_run,
+    prepare_run,
+    read_metrics,
+    save_checkpoint,
+)
 
 ALGOS = ("pqn", "ppo", "dqn", "nonstationary")
 #: Baseline optimizer per algorithm in the paper's code (RAdam for PQN/PPO, Adam for DQN).
 DEFAULT_OPTIMIZER = {"pqn": "radam", "ppo": "radam", "dqn": "adam", "nonstationary": "adam"}
-DEFAULT_LR = {"pqn": 2.5e-4, "ppo": 2.5e-4, "dqn": 2.5e-4, "nonstationary": 1e-3}
+DEFAULT_LR = {"pqn": 2.5e-4, "ppo": 1e-3, "dqn": 2.5e-4, "nonstationary": 1e-3}
 _ALGO_CONFIGS = {"pqn": PQNConfig, "ppo": PPOConfig, "dqn": DQNConfig, "nonstationary": NonStationaryConfig}
+
+
+def check_device(device: str) -> None:
+    """Raise ``ValueError`` unless ``device`` names a torch device that exists on this machine."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"bad device {device!r}: expected e.g. cpu, cuda or cuda:1") from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but CUDA is not available here")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} requested but MPS is not available here")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unsupported device {device!r}; expected cpu, cuda[:N] or mps")
 
 
 @dataclass
@@ -58,8 +82,8 @@ class TrainConfig:
             raise ValueError(f"unknown algo {self.algo!r}; expected one of {ALGOS}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and 0 < self.lr < math.inf):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         for name in ("log_every", "diag_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -67,11 +91,14 @@ class TrainConfig:
         unknown = sorted(set(self.algo_config) - known)
         if unknown:
             raise ValueError(f"unknown {self.algo} config fields {unknown}; known: {sorted(known)}")
-        try:
-            torch.device(self.device)
-        except RuntimeError as err:
-            raise ValueError(f"bad device {self.device!r}: {err}") from err
+        for key, value in self.algo_config.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{self.algo} setting {key} must be finite, got {value!r}")
+        check_device(self.device)
         self.network.validate()
+        _ALGO_CONFIGS[self.algo](**self.algo_config).validate()
+        if self.algo != "nonstationary":
+            check_env(self.env)
         return self
 
     @property
@@ -111,66 +138,19 @@ def make_trainer(config: TrainConfig) -> PQN | PPO | DQN | NonStationaryTrainer:
     torch.manual_seed(config.seed)
     envs = make_vec_env(config.env, algo_cfg.num_envs, config.seed)
     n_actions = int(envs.single_action_space.n)
-    out_dim = n_actions + 1 if config.algo == "ppo" else n_actions
-    network = build_network(config.network, envs.single_observation_space.shape, out_dim).to(config.device)
+    obs_shape = envs.single_observation_space.shape
+    if config.algo == "ppo":
+        body = build_network(config.network, obs_shape, None)
+        critic = None if algo_cfg.shared_body else build_network(config.network, obs_shape, None)
+        network: torch.nn.Module = ActorCritic(body, config.network.width, n_actions, critic)
+    else:
+        network = build_network(config.network, obs_shape, n_actions)
+    network = network.to(config.device)
     optimizer = make_optimizer(config.optimizer_name, network.parameters(), config.learning_rate)
     agent_cls = {"pqn": PQN, "ppo": PPO, "dqn": DQN}[config.algo]
     agent = agent_cls(envs, network, optimizer, algo_cfg, config.seed)
     agent.log_every, agent.diag_every = config.log_every, config.diag_every
     return agent
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def clean_json(value: Any) -> Any:
-    """Replace non-finite floats by ``None`` recursively (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_json(v) for v in value]
-    return value
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Atomically write ``obj`` as indented strict JSON."""
-    atomic_write_bytes(path, (json.dumps(clean_json(obj), indent=2, allow_nan=False) + "\n").encode())
-
-
-def _save_checkpoint(path: Path, trainer: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(trainer.state_dict(), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Keep only the metric lines up to ``iteration`` (lines past the last checkpoint are redone)."""
-    if not path.exists():
-        return
-    keep = [
-        ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["iteration"] <= iteration
-    ]
-    atomic_write_bytes(path, "".join(ln + "\n" for ln in keep).encode())
 
 
 def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
@@ -182,36 +162,51 @@ def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
 
 
 def run_training(
-    config: TrainConfig, out: str | Path, *, resume: bool = False, progress: bool = True
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    guard: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Train one run into folder ``out`` and return its summary.
+    """Train one run into folder ``out`` and return its summary (see :mod:`stable_grad_rl.rundir`).
 
-    With ``resume=True`` and a checkpoint in ``out``, training continues from it (the config must match);
-    a finished run (``summary.json`` present) is returned as is.
+    Everything (config, device, environment, a checkpoint to resume) is validated before ``out`` is
+    created or touched. A folder holding a run is refused unless ``resume`` (continue from its checkpoint;
+    a finished run is returned as is) or ``overwrite`` (discard it). ``guard`` is called before every
+    write (a sweep worker uses it to stop once its parent is gone).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     config.validate()
-    summary_path, ckpt_path, metrics_path = out / "summary.json", out / "checkpoint.pt", out / "metrics.jsonl"
-    config_path = out / "config.json"
-    if resume and config_path.exists():
-        saved = json.loads(config_path.read_text())["config"]
-        if saved != clean_json(config.to_dict()):
-            raise ValueError(f"--resume: the config in {config_path} differs from the requested one")
-        if summary_path.exists():
-            return json.loads(summary_path.read_text())
-    elif not resume:
-        for stale in (summary_path, ckpt_path, metrics_path):
-            stale.unlink(missing_ok=True)
+    state = inspect_run(out, config.to_dict(), resume=resume, overwrite=overwrite, device=config.device)
+    if state.summary is not None:
+        return state.summary
     trainer = make_trainer(config)
-    if resume and ckpt_path.exists():
-        trainer.load_state_dict(torch.load(ckpt_path, weights_only=True, map_location=config.device))
-        _truncate_metrics(metrics_path, trainer.iteration)
-    elif resume:
-        metrics_path.unlink(missing_ok=True)
+    try:
+        if state.checkpoint is not None:
+            try:
+                trainer.load_state_dict(state.checkpoint)
+            except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as err:
+                raise ValueError(
+                    f"checkpoint {out / 'checkpoint.pt'} does not fit this run ({err.__class__.__name__})"
+                ) from err
+        if guard is not None:
+            guard()
+        prepare_run(out, state, overwrite=overwrite)
+        return _train_loop(config, trainer, out, progress, guard or (lambda: None))
+    finally:
+        if hasattr(trainer, "envs"):
+            trainer.envs.close()
+
+
+def _train_loop(
+    config: TrainConfig, trainer: Any, out: Path, progress: bool, guard: Callable[[], None]
+) -> dict[str, Any]:
+    summary_path, ckpt_path, metrics_path = out / "summary.json", out / "checkpoint.pt", out / "metrics.jsonl"
     n_params = count_params(trainer.network if hasattr(trainer, "network") else trainer.model)
     atomic_write_json(
-        config_path,
+        out / "config.json",
         {"config": config.to_dict(), "version": __version__, "seed": config.seed, "n_params": n_params},
     )
     atomic_write_json(out / "layers.json", trainer.layer_names())
@@ -223,6 +218,7 @@ def run_training(
         with metrics_path.open("a") as fh:
             while trainer.iteration < trainer.total_iterations:
                 record = trainer.step()
+                guard()
                 if record is not None:
                     record["wall_time"] = time.perf_counter() - start
                     fh.write(json.dumps(clean_json(record), allow_nan=False) + "\n")
@@ -233,12 +229,10 @@ def run_training(
                     trainer.iteration % config.checkpoint_every == 0
                     or trainer.iteration == trainer.total_iterations
                 ):
-                    _save_checkpoint(ckpt_path, trainer)
+                    save_checkpoint(ckpt_path, trainer.state_dict())
     finally:
         if bar is not None:
             bar.close()
-        if hasattr(trainer, "envs"):
-            trainer.envs.close()
     summary = {
         "algo": config.algo,
         "env": config.env if config.algo != "nonstationary" else "nonstationary",
@@ -250,14 +244,13 @@ def run_training(
         "version": __version__,
         **trainer.summary(),
     }
-    spreads = [
-        json.loads(ln).get("grad_spread") for ln in metrics_path.read_text().splitlines() if ln.strip()
-    ]
+    spreads = [json.loads(ln).get("grad_spread") for ln in read_metrics(metrics_path)]
     spreads = [s for s in spreads if s]
     if spreads:
         tail = spreads[-max(1, len(spreads) // 5) :]
         summary["grad_first_last_ratio"] = sum(s["first_last_ratio"] for s in tail) / len(tail)
         summary["grad_first_last_hidden_ratio"] = sum(s["first_last_hidden_ratio"] for s in tail) / len(tail)
         summary["grad_log10_std"] = sum(s["log10_std"] for s in tail) / len(tail)
+    guard()
     atomic_write_json(summary_path, summary)
     return summary

@@ -84,6 +84,10 @@ class Agent:
     def _diag_batch(self) -> torch.Tensor:
         return self.obs
 
+    def _spread_norms(self, norms: dict[str, float]) -> dict[str, float]:
+        """The gradient norms whose spread across depth is logged, input first (all of them here)."""
+        return norms
+
     def step(self) -> dict[str, Any] | None:
         """One training iteration; a metrics record at log points, else ``None``."""
         metrics = self._iterate()
@@ -100,7 +104,7 @@ class Agent:
         }
         if self.last_grad_norms:
             record["grad_norms"] = list(self.last_grad_norms.values())
-            record["grad_spread"] = gradient_spread(self.last_grad_norms)
+            record["grad_spread"] = gradient_spread(self._spread_norms(self.last_grad_norms))
         if last or self.iteration % self.diag_every == 0:
             rep = representation_metrics(self.network, self._diag_batch())
             rep.pop("dead_per_layer")

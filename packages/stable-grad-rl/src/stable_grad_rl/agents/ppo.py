@@ -1,8 +1,10 @@
-"""PPO (clipped surrogate, GAE), cleanrl-style, with one network giving policy logits and value.
+"""PPO (clipped surrogate, GAE, value clipping, advantage normalisation), cleanrl-style.
 
-The network maps observations to ``n_actions + 1`` outputs: the first ``n_actions`` are the policy
-logits, the last is the state value (a shared trunk, as the paper's Atari PPO agent). Any network from
-:mod:`stable_grad_rl.networks` and any optimizer can be plugged in. Gradient clipping 0.5 as upstream.
+The network maps observations to ``(logits, value)``. :class:`ActorCritic` builds that from any body
+module as upstream does: an actor head at orthogonal gain 0.01 and a separate critic head at gain 1,
+on one shared body (cleanrl's and the paper's Atari agent) or on two bodies (cleanrl's classic-control
+agent, the default here). A plain module returning ``n_actions + 1`` outputs (logits, then value) is
+accepted too. Any optimizer can be plugged in. Gradient clipping 0.5 as upstream.
 """
 
 from __future__ import annotations
@@ -17,6 +19,41 @@ from torch import nn
 from torch.distributions import Categorical
 
 from stable_grad_rl.agents.base import Agent
+from stable_grad_rl.networks import layer_init
+
+
+class ActorCritic(nn.Module):
+    """Policy and value heads over any body: ``forward(obs) -> (logits, value)``.
+
+    ``body`` maps observations to ``(batch, feature_dim)``; the actor head is
+    ``Linear(feature_dim, n_actions)`` at orthogonal gain 0.01, the critic head ``Linear(., 1)`` at gain 1
+    (cleanrl / upstream). With ``critic_body=None`` both heads share ``body``; otherwise the critic head
+    sits on ``critic_body`` (output ``critic_feature_dim``, default ``feature_dim``).
+    """
+
+    def __init__(
+        self,
+        body: nn.Module,
+        feature_dim: int,
+        n_actions: int,
+        critic_body: nn.Module | None = None,
+        critic_feature_dim: int | None = None,
+    ):
+        super().__init__()
+        self.body = body
+        self.actor_head = layer_init(nn.Linear(feature_dim, n_actions), std=0.01)
+        self.critic_body = critic_body
+        self.critic_head = layer_init(nn.Linear(critic_feature_dim or feature_dim, 1), std=1.0)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The policy's penultimate representation (the body's output)."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy logits ``(batch, n_actions)`` and state values ``(batch,)``."""
+        h = self.body(x)
+        critic_in = h if self.critic_body is None else self.critic_body(x)
+        return self.actor_head(h), self.critic_head(critic_in).squeeze(-1)
 
 
 @dataclass
@@ -38,11 +75,15 @@ class PPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     reward_clip: bool = False
+    shared_body: bool = False
 
     @classmethod
     def atari(cls, total_timesteps: int = 10_000_000) -> PPOConfig:
-        """cleanrl Atari PPO: 8 envs x 128 steps, 4 minibatches, 4 epochs, clip 0.1, reward clipping."""
-        return cls(total_timesteps, 8, 128, True, 0.99, 0.95, 4, 4, True, 0.1, True, 0.01, 0.5, 0.5, True)
+        """cleanrl Atari PPO: 8 envs x 128 steps, 4 minibatches, 4 epochs, clip 0.1, reward clipping,
+        one body shared by the actor and critic heads."""
+        return cls(
+            total_timesteps, 8, 128, True, 0.99, 0.95, 4, 4, True, 0.1, True, 0.01, 0.5, 0.5, True, True
+        )
 
     def validate(self) -> PPOConfig:
         """Raise ``ValueError`` naming the bad field; return self."""
@@ -80,7 +121,8 @@ def gae(
 
 
 class PPO(Agent):
-    """PPO agent over a vector env; ``network(obs) -> (batch, n_actions + 1)`` (logits, value)."""
+    """PPO agent over a vector env; ``network(obs) -> (logits, value)`` (e.g. :class:`ActorCritic`),
+    or a ``(batch, n_actions + 1)`` tensor of logits then value."""
 
     algo = "ppo"
 
@@ -100,6 +142,14 @@ class PPO(Agent):
 
     def _split(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.network(obs)
+        if isinstance(out, (tuple, list)):
+            logits, value = out
+            if logits.shape[-1] != self.n_actions or value.reshape(-1).shape[0] != obs.shape[0]:
+                raise ValueError(
+                    f"PPO network must return logits (batch, {self.n_actions}) and values (batch,), got "
+                    f"{tuple(logits.shape)} and {tuple(value.shape)}"
+                )
+            return logits, value.reshape(-1)
         if out.shape[-1] != self.n_actions + 1:
             raise ValueError(
                 f"PPO network must output n_actions + 1 = {self.n_actions + 1} values, got {out.shape[-1]}"
@@ -166,3 +216,7 @@ class PPO(Agent):
 
     def _diag_batch(self) -> torch.Tensor:
         return self._last_obs_batch
+
+    def _spread_norms(self, norms: dict[str, float]) -> dict[str, float]:
+        """The policy path (body and actor head): the critic's layers are left out of the spread."""
+        return {k: v for k, v in norms.items() if not k.startswith(("critic_body.", "critic_head."))}
