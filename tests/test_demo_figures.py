@@ -18,9 +18,7 @@ from umbrella.components import COMPONENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES_BLOCK = re.compile(r"^<!-- demo-figures -->\s*\n```json\s*\n(?P<body>.*?)^```\s*$", re.M | re.S)
-# Components whose README and demo do not follow the figures contract yet.
-PENDING = {"stable-grad-rl"}
-CHECKED = [c for c in COMPONENTS if c.dist not in PENDING]
+CHECKED = list(COMPONENTS)
 
 
 def readme_figures(dist: str) -> dict:
@@ -41,7 +39,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
     return completed, out
 
 
-@pytest.mark.skipif(not CHECKED, reason="no component follows the demo-figures contract yet")
 def test_demo_exits_0_with_a_summary(demo_run) -> None:
     completed, out = demo_run
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

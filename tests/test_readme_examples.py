@@ -104,12 +104,7 @@ def readme_blocks(readme: Path) -> list[Block]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-# READMEs not yet converted to runnable examples (README_TEST_ALL=1 checks them anyway).
-PENDING = set() if os.environ.get("README_TEST_ALL") else {"stable-grad-rl"}
-READMES = [
-    ROOT / "README.md",
-    *sorted(p for p in (ROOT / "packages").glob("*/README.md") if p.parent.name not in PENDING),
-]
+READMES = [ROOT / "README.md", *sorted((ROOT / "packages").glob("*/README.md"))]
 OUTPUT_TAIL = 4000
 
 
