@@ -1,6 +1,6 @@
 """Sessions of the monorepo: lint, tests (one isolated venv per package), integration, build, demo, bench.
 
-``nox`` runs lint, tests, integration and build. ``nox -t rice-n`` runs one package's tests.
+``nox`` runs lint, tests, scaleout, integration and build. ``nox -t rice-n`` runs one package's tests.
 uv is the venv backend where present (virtualenv otherwise). torch is pinned by constraints.txt to
 the CPU build found through pip's find-links, so no session ever pulls a CUDA build.
 """
@@ -25,7 +25,7 @@ MODULES = {p: p.replace("-", "_") for p in PACKAGES}
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests", "integration", "build"]
+nox.options.sessions = ["lint", "tests", "scaleout", "integration", "build"]
 nox.options.reuse_existing_virtualenvs = False
 
 
