@@ -7,14 +7,18 @@ the CPU build found through pip's find-links, so no session ever pulls a CUDA bu
 
 from __future__ import annotations
 
+import functools
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from email.parser import Parser
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -52,6 +56,22 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def with_cpu_time(function: Callable[..., None]) -> Callable[..., None]:
+    """Log the CPU seconds that a session's commands took (installs included) when it ends."""
+
+    @functools.wraps(function)
+    def session_function(session: nox.Session, *args: Any, **kwargs: Any) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            function(session, *args, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            session.log(f"CPU time of this session's commands: {cpu:.0f} s")
+
+    return session_function
+
+
 def local(package: str, extra: str = "") -> str:
     """Local path of a package (with an extra) for session.install."""
     path = str(ROOT / "packages" / package)
@@ -64,6 +84,7 @@ def install_everything(session: nox.Session, *more: str) -> None:
 
 
 @nox.session
+@with_cpu_time
 def lint(session: nox.Session) -> None:
     """ruff check and format check; import-linter contracts between the packages."""
     session.install("ruff")
@@ -75,6 +96,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 @nox.parametrize("package", [nox.param(p, id=p, tags=[p]) for p in PACKAGES])
+@with_cpu_time
 def tests(session: nox.Session, package: str) -> None:
     """One package's tests, in a venv holding only that package and its test extra (non-editable)."""
     session.install(local(package, "test"), *CONSTRAINTS)
@@ -89,6 +111,7 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 @nox.session
+@with_cpu_time
 def scaleout(session: nox.Session) -> None:
     """Every research package with its ``ray`` extra; their Ray tests on a local Ray instance, none skipped."""
     session.install(*(local(p, "ray,test") for p in COMPONENTS), *CONSTRAINTS)
@@ -123,6 +146,7 @@ def fail_on_skips(session: nox.Session, report: Path) -> None:
 
 
 @nox.session
+@with_cpu_time
 def integration(session: nox.Session) -> None:
     """umbrella[all] with every sibling from local paths; runs the cross-package tests in tests/."""
     install_everything(session)
@@ -157,6 +181,7 @@ def package_version(package: str) -> str:
 
 
 @nox.session
+@with_cpu_time
 def build(session: nox.Session) -> None:
     """sdist + wheel of every package into dist/; each wheel installs alone in a fresh venv and imports."""
     session.install("build", "uv")
@@ -185,6 +210,7 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session
+@with_cpu_time
 def demo(session: nox.Session) -> None:
     """The main job: install umbrella[all] from local paths and run `umbrella demo`."""
     install_everything(session)
@@ -193,6 +219,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+@with_cpu_time
 def bench(session: nox.Session) -> None:
     """Speed and memory benchmarks, one script per package (not part of CI)."""
     install_everything(session, "pytest-benchmark")
