@@ -44,8 +44,9 @@ def test_demo_exits_0_with_a_summary(demo_run) -> None:
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert [c["status"] for c in summary["components"]] == ["ok"] * len(CHECKED)
-    table = completed.stdout.split("component  ", 1)[1]
+    table = completed.stdout.split("component  ", 1)[1].split("\ntotal", 1)[0]
     assert max(len(line) for line in table.splitlines()) <= 100
+    assert "all demos:" in completed.stdout
     for component in CHECKED:
         assert f"[{component.dist}] " in completed.stdout, f"{component.dist} streamed no progress line"
 

@@ -54,7 +54,8 @@ def demo(out: Path, seed: int, only: list[str] | None, timeout: float, jobs: int
     wall = time.perf_counter() - start
     cpu = sum(o.cpu_seconds for o in outcomes)
     print(summary_table(outcomes))
-    print(f"all demos: {wall:.0f} s wall, {cpu:.0f} CPU-s, {jobs} at a time; outputs in {out}")
+    print(f"all demos: {wall:.0f} s wall, {cpu:.0f} CPU-s, {jobs} at a time")
+    print(f"outputs in {out}")
     out.mkdir(parents=True, exist_ok=True)
     summary = {
         "umbrella": __version__,
