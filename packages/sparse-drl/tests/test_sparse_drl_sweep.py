@@ -90,3 +90,18 @@ def test_workers_die_with_parent_and_write_nothing_after(tmp_path: Path) -> None
     time.sleep(2)
     after = {p: p.stat().st_mtime_ns for r in runs for p in r.iterdir()}
     assert before == after
+
+
+def test_existing_sweep_needs_resume_or_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sweep"
+    tiny = [*GRID, "--steps", "200", "--out", str(out)]
+    assert run_cli(["sweep", *tiny], capsys)[0] == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, err = run_cli(["sweep", *tiny], capsys)
+    assert code == 2 and len(err) == 1 and "already holds a sweep" in err[0]
+    code, err = run_cli(["sweep", *tiny, "--seed", "1", "--resume"], capsys)
+    assert code == 2 and "differs from the requested one" in err[0]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert run_cli(["sweep", *tiny, "--resume"], capsys)[0] == 0
+    assert run_cli(["sweep", *tiny, "--seed", "1", "--overwrite"], capsys)[0] == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["16x1_s0.5_seed1", "16x1_s0_seed1"]

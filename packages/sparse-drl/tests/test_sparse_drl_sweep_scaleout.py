@@ -38,13 +38,14 @@ def test_ray_trials_equal_local_and_resume(
         b = json.loads((remote / name / "summary.json").read_text())
         assert a["final_eval_return"] == b["final_eval_return"]
     capsys.readouterr()
-    # a re-run skips finished trials ...
-    assert main([*GRID, "--engine", "ray", "--out", str(remote)]) == 0
+    # a plain re-run is refused; with --resume it skips finished trials ...
+    assert main([*GRID, "--engine", "ray", "--out", str(remote)]) == 2
+    assert main([*GRID, "--engine", "ray", "--out", str(remote), "--resume"]) == 0
     assert "2 already finished" in capsys.readouterr().out
     # ... and resumes an unfinished one from its checkpoint (here: a longer run of one trial)
     (remote / TRIALS[1] / "summary.json").unlink()
     with (remote / TRIALS[1] / "metrics.jsonl").open("a") as fh:
         fh.write('{"step": 3')  # torn line of a killed trial
-    assert main([*GRID, "--engine", "ray", "--out", str(remote)]) == 0
+    assert main([*GRID, "--engine", "ray", "--out", str(remote), "--resume"]) == 0
     assert "1 already finished" in capsys.readouterr().out
     assert metrics(remote / TRIALS[1]) == metrics(local / TRIALS[1])

@@ -133,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=1, help="parallel processes (--engine local)")
     sweep.add_argument("--address", help="Ray cluster address (--engine ray; default: start a local Ray)")
     sweep.add_argument("--out", default="runs/sweep", help="sweep folder: one run folder per grid point")
+    sweep_mode = sweep.add_mutually_exclusive_group()
+    sweep_mode.add_argument(
+        "--resume", action="store_true", help="continue the sweep in OUT: skip finished runs, resume the rest"
+    )
+    sweep_mode.add_argument(
+        "--overwrite", action="store_true", help="discard the sweep in OUT and start afresh"
+    )
 
     plot = sub.add_parser("plot", help="scaling figure and diagnostics curves from a sweep or runs")
     plot.add_argument("inputs", nargs="+", help="a sweep folder (with sweep.json) and/or run folders")
@@ -200,6 +207,8 @@ def _sweep(args: argparse.Namespace) -> int:
         engine=args.engine,
         workers=args.workers,
         address=args.address,
+        resume=args.resume,
+        overwrite=args.overwrite,
     )
     for row in result["summary"]:
         print(

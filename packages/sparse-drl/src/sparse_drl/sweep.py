@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -217,6 +218,29 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def read_sweep_spec(out: Path) -> dict[str, Any] | None:
+    """The grid recorded in ``out`` by an earlier sweep, or None when ``out`` holds no sweep."""
+    path = out / SPEC
+    if not path.exists():
+        return None
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable sweep record: {err}") from None
+    if not isinstance(spec, dict) or spec.get("package") != "sparse-drl":
+        raise ValueError(f"{str(path)!r} is not a sparse-drl sweep record")
+    return spec
+
+
+def old_spec_runs(agent: str, spec: dict[str, Any]) -> list[str]:
+    """The run-folder names of the grid an earlier sweep recorded (what ``overwrite`` discards)."""
+    try:
+        runs = expand_grid(spec["agent"], spec["base"], spec["sizes"], spec["sparsities"], spec["seeds"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    return [r.name for r in runs]
+
+
 def run_sweep(
     agent: str,
     base: dict[str, Any],
@@ -228,14 +252,17 @@ def run_sweep(
     engine: str = "local",
     workers: int = 1,
     address: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run the grid and write ``out/sweep.csv`` (one row per run) and ``out/sweep.json`` (rows and
     per-(size, sparsity) means); each grid point's run folder is ``out/<name>`` for either engine.
 
     ``engine="local"``: a pool of ``workers`` processes that die with this process; ``"ray"``: one Ray
     Tune trial per grid point (1 CPU each) on a new local Ray instance or the cluster at ``address``.
-    Every grid point is validated before anything is written. A re-run skips finished runs and resumes
-    unfinished ones from their checkpoints."""
+    Every grid point is validated before anything is written. A folder that already holds a sweep is
+    refused unless ``resume`` (same grid: finished runs are skipped, unfinished ones continue from their
+    checkpoints) or ``overwrite`` (its run folders are discarded when the sweep starts)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -249,14 +276,30 @@ def run_sweep(
         raise ValueError(f"--out {str(out)!r} is a non-empty folder that holds no sparse-drl sweep; refusing")
     if kind == "run":
         raise ValueError(f"--out {str(out)!r} holds a single training run, not a sweep")
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
     runs = expand_grid(agent, base, sizes, sparsities, seeds)
-    plans = {r.name: prepare_run(agent, r.options, out / r.name, resume=True) for r in runs}
+    spec = {"package": "sparse-drl", "agent": agent, "base": base, "sizes": sizes}
+    spec |= {"sparsities": sparsities, "seeds": seeds}
+    old_spec = read_sweep_spec(out)
+    if old_spec is not None and not (resume or overwrite):
+        raise ValueError(
+            f"--out {str(out)!r} already holds a sweep; pass --resume to continue it or --overwrite"
+        )
+    if old_spec is not None and resume and old_spec != json.loads(json.dumps(spec)):
+        raise ValueError(f"--resume: the grid in {str(out / SPEC)!r} differs from the requested one")
+    stale = [out / name for name in old_spec_runs(agent, old_spec)] if overwrite and old_spec else []
+    plans = {
+        r.name: prepare_run(agent, r.options, out / r.name, resume=not overwrite, overwrite=overwrite)
+        for r in runs
+    }
     todo = [r for r in runs if plans[r.name].mode != "done"]
     if engine == "ray":
         import_ray()
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    spec = {"agent": agent, "base": base, "sizes": sizes, "sparsities": sparsities, "seeds": seeds}
-    write_json(out / SPEC, {"package": "sparse-drl", **spec})
+    write_json(out / SPEC, spec)
     print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already finished, engine {engine}", flush=True)
     if todo:
         if engine == "ray":
