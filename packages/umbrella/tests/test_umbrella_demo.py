@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,12 @@ MAIN_BODIES = {
         out = sys.argv[sys.argv.index("--out") + 1]
         pathlib.Path(out, "demo.json").write_text(json.dumps({"key_figure": "x" * 90}))
     """,
-    "slow": "import time; time.sleep(60)",
+    "slow": """
+        import os, time
+        out = sys.argv[sys.argv.index("--out") + 1]
+        pathlib.Path(out, "pid").write_text(str(os.getpid()))
+        time.sleep(60)
+    """,
     "missing": "sys.exit(3)",
     "failed": "sys.exit(1)",
 }
@@ -122,3 +131,39 @@ def test_info_lists_every_component(capsys) -> None:
     printed = capsys.readouterr().out
     for name in ("sparse-drl", "stable-grad-rl", "rice-n", "map-merge", "vcr-wiki"):
         assert name in printed
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_a_demo_dies_with_a_killed_umbrella(fake_component, tmp_path: Path) -> None:
+    component = fake_component("slow")
+    script = (
+        "import pathlib, sys\n"
+        "from umbrella.components import Component\n"
+        "from umbrella.demo import run_component_demo\n"
+        "class Fake(Component):\n"
+        "    def installed_version(self): return '0.1.0'\n"
+        f"fake = Fake({component.dist!r}, {component.module!r}, 'a fake')\n"
+        "run_component_demo(fake, pathlib.Path(sys.argv[1]), 0, 60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "out")])
+    pid_file = tmp_path / "out" / component.dist / "pid"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (pid_file.exists() and pid_file.read_text()):
+        time.sleep(0.1)
+    demo_pid = int(pid_file.read_text())
+    assert alive(demo_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and alive(demo_pid):
+        time.sleep(0.1)
+    assert not alive(demo_pid), "the demo outlived a killed umbrella by more than 5 s"

@@ -288,7 +288,8 @@ def run_sweep(
         )
     if old_spec is not None and resume and old_spec != json.loads(json.dumps(spec)):
         raise ValueError(f"--resume: the grid in {str(out / SPEC)!r} differs from the requested one")
-    stale = [out / name for name in old_spec_runs(agent, old_spec)] if overwrite and old_spec else []
+    old_runs = old_spec_runs(agent, old_spec) if overwrite and old_spec else []
+    stale = [out / name for name in old_runs if folder_kind(out / name) == "run"]  # only this package's runs
     plans = {
         r.name: prepare_run(agent, r.options, out / r.name, resume=not overwrite, overwrite=overwrite)
         for r in runs
