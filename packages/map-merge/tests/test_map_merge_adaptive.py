@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from map_merge import AmortizedFront, amortized_front, front_quality, grid_points, uniform_points
-from map_merge.adaptive import start_points
+from map_merge.adaptive import exploit_preferences, start_points
 
 
 def smooth(c: np.ndarray) -> np.ndarray:
@@ -24,6 +24,19 @@ def test_start_design_holds_the_base_point_one_hots_and_small_sums() -> None:
         assert np.any(np.all(points == e, axis=1))
     assert len(np.unique(points, axis=0)) == 18
     np.testing.assert_array_equal(points, start_points(3, 18, seed=0, bounds=(0.0, 1.0)))
+    sums = points.sum(axis=1)
+    assert np.sum((sums > 0) & (sums < 0.5)) >= 3  # spread in sqrt(c): small sums are well covered
+
+
+def test_last_round_evaluates_the_predicted_best_merge_of_each_exploit_preference() -> None:
+    preferences = exploit_preferences(3)
+    np.testing.assert_allclose(np.linalg.norm(preferences, axis=1), 1.0)
+    np.testing.assert_allclose(preferences[1] * np.sqrt(6), [2, 1, 1])
+    front = amortized_front(smooth, 3, budget=24, seed=2, n_generations=30)
+    assert front.history[-1]["n_evaluations"] == 24 and len(np.unique(front.samples, axis=0)) == 24
+    truth = np.array([smooth(c) for c in grid_points(3, 21)])
+    for unit, c in zip(preferences, front.samples[-4:], strict=True):
+        assert smooth(c) @ unit >= (truth @ unit).max() - 0.1
 
 
 def test_adaptive_front_is_deterministic_round_trips_and_fits_a_smooth_problem() -> None:
@@ -76,5 +89,6 @@ def test_pretrained_base_small_scale_map_beats_random_with_twice_the_evaluations
     ours, theirs = front_quality(real, truth), front_quality(random_real, truth)
     assert ours["igd"] < theirs["igd"]
     assert ours["hypervolume_ratio"] >= 0.9
-    unit = np.ones(3) / np.sqrt(3)
-    assert objective(front.select([1, 1, 1])) @ unit >= (truth @ unit).max() - 0.05
+    for preference in ([1, 1, 1], [2, 1, 1], [1, 2, 1], [1, 1, 2]):
+        unit = np.asarray(preference) / np.linalg.norm(preference)
+        assert objective(front.select(preference)) @ unit >= (truth @ unit).max() - 0.02

@@ -1,6 +1,12 @@
 """The adaptive design of MAP: a space-filling start that holds the base point (c = 0), the one-hot points
 and small coefficient sums, then rounds that evaluate where the surrogates are least certain on and near
-their predicted front, each round's new points measuring the surrogates' out-of-sample error first."""
+their predicted front, and a last round that evaluates the predicted best merges for a spread of
+preferences; each round's new points measure the surrogates' out-of-sample error first.
+
+Distances between points are measured between square roots of the coefficients (``warp``), which packs
+samples densest at small coefficients: fine-tunes of a good base have their useful merges there, and the
+metrics change fastest there.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import math
 import numpy as np
 
 from map_merge.cache import CachedEvaluator
-from map_merge.front import fit_surrogates
+from map_merge.front import fit_refined_surrogates, fit_surrogates
 from map_merge.pareto import non_dominated
 from map_merge.surrogate import (
     QuadraticSurrogate,
@@ -26,32 +32,63 @@ INITIAL_FRACTION = 0.6
 POOR_FIT = 0.1  # out-of-sample RMSE above this fraction of a task's spread on the front -> warning
 
 
-def _maximin(pool: np.ndarray, chosen: np.ndarray, n: int, scale: np.ndarray | None = None) -> np.ndarray:
-    """Greedily take n rows of ``pool`` each farthest from everything chosen so far (weighted by ``scale``)."""
+def warp(c: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """sign(c) sqrt(|c| / m), m the bounds' largest magnitude: the space in which the design spreads its
+    points (equal steps there are small steps near c = 0)."""
+    return np.sign(c) * np.sqrt(np.abs(c) / max(abs(bounds[0]), abs(bounds[1])))
+
+
+def _maximin(
+    pool: np.ndarray,
+    chosen: np.ndarray,
+    n: int,
+    bounds: tuple[float, float],
+    scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """Greedily take n rows of ``pool`` each farthest (in the warped space) from everything chosen so far,
+    distances weighted by ``scale``."""
     picked = []
-    distance = np.sqrt(((pool[:, None, :] - chosen[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    warped_pool = warp(pool, bounds)
+    distance = np.sqrt(((warped_pool[:, None, :] - warp(chosen, bounds)[None, :, :]) ** 2).sum(axis=2)).min(
+        axis=1
+    )
     weight = np.ones(len(pool)) if scale is None else scale
     for _ in range(n):
         index = int(np.argmax(distance * weight))
         picked.append(pool[index])
-        distance = np.minimum(distance, np.sqrt(((pool - pool[index]) ** 2).sum(axis=1)))
+        distance = np.minimum(distance, np.sqrt(((warped_pool - warped_pool[index]) ** 2).sum(axis=1)))
     return np.array(picked).reshape(n, pool.shape[1])
 
 
+def _candidate_pool(
+    rng: np.random.Generator, n_tasks: int, bounds: tuple[float, float], size: int
+) -> np.ndarray:
+    """``size`` points uniform over the box, then ``size`` points of small sums (Dirichlet directions
+    scaled to sums in [0, high]), clipped to the bounds: (2 size, T)."""
+    low, high = bounds
+    box = rng.uniform(low, high, size=(size, n_tasks))
+    small = rng.dirichlet(np.ones(n_tasks), size=size) * rng.uniform(0, high, size=(size, 1))
+    return np.clip(np.concatenate([box, small]), low, high)
+
+
+def exploit_preferences(n_tasks: int) -> np.ndarray:
+    """The preferences whose predicted best merges the last round evaluates: equal weights, then each
+    task's weight doubled in turn (unit L2 norm), (T+1, T)."""
+    rows = np.ones((n_tasks + 1, n_tasks)) + np.concatenate([np.zeros((1, n_tasks)), np.eye(n_tasks)])
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
 def start_points(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, float]) -> np.ndarray:
-    """c = 0 (when inside the bounds), the one-hot points, then maximin picks from a pool that is half
-    uniform over the box and half small sums (Dirichlet directions scaled to sums in [0, high])."""
+    """c = 0 (when inside the bounds), the one-hot points, then maximin picks (in the warped space) from a
+    pool that is half uniform over the box and half small sums."""
     low, high = bounds
     rng = np.random.default_rng(seed)
     fixed = [np.clip(np.zeros(n_tasks), low, high)]
     fixed += [np.clip(np.eye(n_tasks)[t] * high, low, high) for t in range(n_tasks)]
     fixed_points = np.unique(np.array(fixed), axis=0)[:n_points]
-    half = POOL // 2
-    box = rng.uniform(low, high, size=(half, n_tasks))
-    small = rng.dirichlet(np.ones(n_tasks), size=POOL - half) * rng.uniform(0, high, size=(POOL - half, 1))
-    pool = np.clip(np.concatenate([box, small]), low, high)
+    pool = _candidate_pool(rng, n_tasks, bounds, POOL // 2)
     rest = max(0, n_points - len(fixed_points))
-    return np.concatenate([fixed_points, _maximin(pool, fixed_points, rest)])
+    return np.concatenate([fixed_points, _maximin(pool, fixed_points, rest, bounds)])
 
 
 def _ensemble_spread(
@@ -73,6 +110,53 @@ def _ensemble_spread(
     return total
 
 
+def _uncertain_points(
+    samples: np.ndarray,
+    metrics: np.ndarray,
+    surrogates: list[QuadraticSurrogate],
+    maximize: bool,
+    size: int,
+    rng: np.random.Generator,
+    bounds: tuple[float, float],
+) -> np.ndarray:
+    """A refinement round: half the points on the predicted front (from a random pool), half anywhere,
+    each the most uncertain and far from earlier samples."""
+    n_tasks = samples.shape[1]
+    pool = rng.uniform(bounds[0], bounds[1], size=(POOL, n_tasks))
+    values = np.stack([s.value(pool) for s in surrogates], axis=1)
+    front = pool[non_dominated(values, maximize)]
+    pool = np.concatenate([front, pool[: POOL // 4]])
+    on_front = np.arange(len(pool)) < len(front)
+    spread = _ensemble_spread(samples, metrics, surrogates, pool, rng)
+    n_front = min(len(front), (size + 1) // 2)
+    chosen = (
+        _maximin(pool[on_front], samples, n_front, bounds, spread[on_front] + 1e-12)
+        if n_front
+        else np.empty((0, n_tasks))
+    )
+    everywhere = _maximin(pool, np.concatenate([samples, chosen]), size - n_front, bounds, spread + 1e-12)
+    return np.concatenate([chosen, everywhere])
+
+
+def _preferred_points(
+    surrogates: list[QuadraticSurrogate],
+    maximize: bool,
+    size: int,
+    rng: np.random.Generator,
+    bounds: tuple[float, float],
+) -> np.ndarray:
+    """The last round: for each of the first ``size`` exploit preferences, the pool point the surrogates
+    predict best (each point taken once)."""
+    pool = _candidate_pool(rng, surrogates[0].n_tasks, bounds, POOL)
+    scores = np.stack([s.value(pool) for s in surrogates], axis=1) @ exploit_preferences(len(surrogates)).T
+    scores = scores if maximize else -scores
+    taken: list[int] = []
+    for column in scores[:, :size].T:
+        column[taken] = -np.inf
+        taken.append(int(np.argmax(column)))
+    return pool[taken]
+
+
 def adaptive_samples(
     evaluator: CachedEvaluator,
     n_tasks: int,
@@ -82,7 +166,8 @@ def adaptive_samples(
     progress: bool,
     options: dict,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]], list[str]]:
-    """Evaluate the start design, then refine in rounds; return samples, metrics, per-round history
+    """Evaluate the start design, refine in rounds where the surrogates are least certain, then evaluate
+    the predicted best merges for the exploit preferences; return samples, metrics, per-round history
     (with each round's out-of-sample error measured before refitting) and warnings about the fit."""
     p = n_coefficients(n_tasks)
     bounds = options["bounds"]
@@ -93,24 +178,15 @@ def adaptive_samples(
     metrics = evaluator.many(samples, progress=progress, desc="start design")
     history: list[dict[str, float]] = []
     round_index = 0
+    exploit = min(len(exploit_preferences(n_tasks)), n_points - len(samples))  # kept for the last round
     while len(samples) < n_points:
-        size = min(batch, n_points - len(samples))
-        surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
-        pool = rng.uniform(bounds[0], bounds[1], size=(POOL, n_tasks))
-        values = np.stack([s.value(pool) for s in surrogates], axis=1)
-        front = pool[non_dominated(values, maximize)]  # the predicted front, from a random pool
-        pool = np.concatenate([front, pool[: POOL // 4]])
-        on_front = np.arange(len(pool)) < len(front)
-        spread = _ensemble_spread(samples, metrics, surrogates, pool, rng)
-        # half the batch on the predicted front, half anywhere: most uncertain first, spaced out
-        n_front = min(len(front), (size + 1) // 2)
-        chosen = (
-            _maximin(pool[on_front], samples, n_front, spread[on_front] + 1e-12)
-            if n_front
-            else np.empty((0, n_tasks))
-        )
-        everywhere = _maximin(pool, np.concatenate([samples, chosen]), size - n_front, spread + 1e-12)
-        new = np.concatenate([chosen, everywhere])
+        size = min(batch, n_points - exploit - len(samples)) or exploit
+        if len(samples) + size == n_points:
+            surrogates = fit_refined_surrogates(samples, metrics, maximize, options["link"], options["fit"])
+            new = _preferred_points(surrogates, maximize, size, rng, bounds)
+        else:
+            surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
+            new = _uncertain_points(samples, metrics, surrogates, maximize, size, rng, bounds)
         predicted = np.stack([s.value(new) for s in surrogates], axis=1)
         real = evaluator.many(new, progress=progress, desc=f"round {round_index + 1}")
         history.append(

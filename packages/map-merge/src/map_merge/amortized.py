@@ -8,15 +8,19 @@ from pathlib import Path
 from map_merge.adaptive import adaptive_samples
 from map_merge.bayesian import bayesian_samples
 from map_merge.cache import CachedEvaluator, Evaluate
-from map_merge.front import AmortizedFront, add_samples, fit_surrogates, front_weights, search_front
+from map_merge.front import (
+    AmortizedFront,
+    add_samples,
+    fit_refined_surrogates,
+    fit_surrogates,
+    search_front,
+)
 from map_merge.nested import nested_front
 from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import n_coefficients
 
 METHODS = ("map", "bayesian", "nested")
 DESIGNS = ("adaptive", "paper")
-CORRECT = True  # adaptive design: a kernel model of the residuals honours the real evaluations
-FRONT_WIDTH: float | None = 0.3  # adaptive design: samples near the front weigh most in the final fit
 
 
 def amortized_front(
@@ -83,12 +87,10 @@ def amortized_front(
             samples, metrics, history, warnings = adaptive_samples(
                 evaluator, int(n_tasks), maximize, n_points, seed, progress, options
             )
-    weights = None
-    if method == "map" and design == "adaptive" and FRONT_WIDTH is not None:
-        weights = front_weights(metrics, maximize, FRONT_WIDTH)
-    surrogates = fit_surrogates(samples, metrics, maximize, link, fit, weights)
-    if method == "map" and design == "adaptive" and CORRECT:
-        surrogates = [s.corrected(samples, metrics[:, t]) for t, s in enumerate(surrogates)]
+    if method == "map" and design == "adaptive":
+        surrogates = fit_refined_surrogates(samples, metrics, maximize, link, fit)
+    else:
+        surrogates = fit_surrogates(samples, metrics, maximize, link, fit)
     coefficients, predicted, polished = search_front(
         surrogates, maximize, bounds, n_generations, polish, seed
     )

@@ -153,6 +153,18 @@ def front_weights(y: np.ndarray, maximize: bool, width: float) -> np.ndarray:
     return np.exp(-distance / width)
 
 
+FRONT_WIDTH = 0.3  # samples whose metrics lie this far (normalized) from the sampled front weigh 1/e
+
+
+def fit_refined_surrogates(
+    c: np.ndarray, y: np.ndarray, maximize: bool, link: str, fit: str
+) -> list[QuadraticSurrogate]:
+    """The adaptive design's surrogates: a fit in which samples near the front weigh most, plus a kernel
+    model of each quadratic's residuals when that predicts held-out residuals better than none."""
+    surrogates = fit_surrogates(c, y, maximize, link, fit, front_weights(y, maximize, FRONT_WIDTH))
+    return [s.corrected(c, y[:, t]) for t, s in enumerate(surrogates)]
+
+
 def search_front(
     surrogates: list[QuadraticSurrogate],
     maximize: bool,
