@@ -36,7 +36,7 @@ from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
 from vcr_wiki.build.card import dataset_card, make_manifest
 from vcr_wiki.build.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
-from vcr_wiki.build.sample import DROP_REASONS, BuildConfig, SampleMaker
+from vcr_wiki.build.sample import BATCH, DROP_REASONS, BuildConfig, SampleMaker
 
 ROW_GROUP = 64
 DATA_DIR = "data"
@@ -77,6 +77,18 @@ def input_digest(pairs: Iterable[Pair]) -> str:
     return digest.hexdigest()
 
 
+def _chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
+    """Consecutive lists of ``size`` pairs (the last one shorter)."""
+    chunk: list[Pair] = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def write_shard(
     maker: SampleMaker,
     pairs: Iterable[Pair],
@@ -109,22 +121,22 @@ def write_shard(
             write_statistics=["question_id"],
         ) as w:
             buf: list[dict] = []
-            for pair in pairs:
-                first = pair.index if first is None else first
-                last = pair.index
-                rows_in += 1
-                row = maker.row(_with_bytes(pair, digest))
-                if isinstance(row, str):
-                    dropped[row] += 1
-                else:
-                    buf.append(row)
-                    rows_out += 1
-                    spans += len(row["crossed_text"])
-                if len(buf) >= ROW_GROUP:
-                    w.write_table(pa.Table.from_pylist(buf, schema=schema))
-                    buf = []
-                if on_sample is not None:
-                    on_sample()
+            for chunk in _chunks(pairs, BATCH):
+                first = chunk[0].index if first is None else first
+                last = chunk[-1].index
+                rows_in += len(chunk)
+                for row in maker.rows([_with_bytes(pair, digest) for pair in chunk]):
+                    if isinstance(row, str):
+                        dropped[row] += 1
+                    else:
+                        buf.append(row)
+                        rows_out += 1
+                        spans += len(row["crossed_text"])
+                    if len(buf) >= ROW_GROUP:
+                        w.write_table(pa.Table.from_pylist(buf, schema=schema))
+                        buf = []
+                    if on_sample is not None:
+                        on_sample()
             if buf or rows_out == 0:
                 w.write_table(pa.Table.from_pylist(buf, schema=schema))
         if alive is not None and not alive():
