@@ -17,7 +17,7 @@ Arms, each timed over all n samples after a warm-up of 10, in alternating rounds
   ``image`` column, which ``datasets`` does when the input came as bytes (as from the Hub).
 - ``upstream_without_png``: the same without any PNG encoding (what the issue's 66.0 samples per CPU-s
   measured).
-- ``vcr_wiki_spacy``: ``SampleMaker(BuildConfig(nlp="spacy")).row(pair)``: read, decode, reduce and resize
+- ``vcr_wiki_spacy``: ``SampleMaker(BuildConfig(nlp="spacy")).rows(pairs)`` as the builder calls it: read, decode, reduce and resize
   to 300 px, wrap, the same spaCy model as upstream, render, masks, and the four PNG columns of a shard
   row (``image``, ``stacked_image``, ``only_it_image``, ``only_it_image_small``).
 - ``vcr_wiki_spacy_one_by_one``: the same, one ``SampleMaker.row`` call per sample (no batching of the
@@ -36,11 +36,10 @@ it (``datasets.Image`` is ``PIL.Image``; the others are empty: the timed functio
 Its ``utils`` loads ``en_core_web_sm`` and ``zh_core_web_sm`` at import; a missing ``zh_core_web_sm`` is
 replaced by a placeholder that fails if used (only English is timed), so nothing is downloaded.
 
-Setup (not a dependency of vcr-wiki): a venv with vcr-wiki (``pip install -e "packages/vcr-wiki[fast]"``),
-torch (upstream's ``utils`` imports it), spaCy 3.6 and en_core_web_sm 3.6.0 installed (the model's
-release for spaCy 3.6; ``python -m spacy download en_core_web_sm-3.6.0 --direct`` where the network
-allows, or ``spacy.cli.package.package`` from a copy of the model's folder), with ``numpy<2`` and
-``pyarrow<19`` (spaCy 3.6's binary wheels are built against NumPy 1).
+Setup (a venv of its own, not a dependency of vcr-wiki; see the package README): vcr-wiki
+(``pip install -e "packages/vcr-wiki[fast]"``), torch (upstream's ``utils`` imports it), spaCy 3.6 and
+en_core_web_sm 3.6.0 installed (the model's release for spaCy 3.6, e.g. its wheel from the
+explosion/spacy-models releases), with ``numpy<2`` and ``pyarrow<19`` (spaCy 3.6's wheels need NumPy 1).
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ import time
 import types
 from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -74,7 +74,12 @@ def _build_dataset_dir(path: Path) -> Path:
     for candidate in (path / "src" / "build_dataset", path):
         if (candidate / "create_vcr.py").is_file() and (candidate / "utils.py").is_file():
             return candidate
-    raise SystemExit(f"vcr-wiki-upstream: error: no create_vcr.py and utils.py under {str(path)!r}")
+    _fail(f"no create_vcr.py and utils.py under {str(path)!r} (give a checkout of tianyu-z/VCR)")
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"vcr-wiki-upstream: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def import_upstream(path: Path):
@@ -218,13 +223,20 @@ def spacy_trim_check(captions: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--upstream-src", type=Path, required=True, help="a checkout of tianyu-z/VCR")
+    ap.add_argument(
+        "--upstream-src",
+        type=Path,
+        required=True,
+        help="a checkout of tianyu-z/VCR (its root or src/build_dataset)",
+    )
     ap.add_argument("--n", type=int, default=200, help="samples (each with its own picture)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=10)
     args = ap.parse_args()
     if args.n < 1 or args.rounds < 1 or args.warmup < 0:
-        raise SystemExit("vcr-wiki-upstream: error: --n and --rounds must be positive, --warmup >= 0")
+        _fail(
+            f"--n and --rounds must be positive and --warmup >= 0, got {args.n}, {args.rounds}, {args.warmup}"
+        )
     create_vcr = import_upstream(args.upstream_src)
     import spacy
 
