@@ -3,6 +3,10 @@ easy samples per CPU-second (``time.process_time``), with ``os.getloadavg()`` be
 
     python benchmarks/vcr-wiki-upstream.py --upstream-src /path/to/VCR [--n 200] [--rounds 2]
 
+Without ``--upstream-src`` (or ``$VCR_UPSTREAM_SRC``) it says it is skipped and exits 0 (as in ``nox -s
+bench``); a folder without upstream's builder, or spaCy / en_core_web_sm / torch missing, is an error
+(exit 2) found before upstream's code is imported (its ``utils`` would try to download the model).
+
 Inputs: n English pairs, each with its own PNG picture 400-1,100 px wide (``vcr-wiki-scale.py``'s
 ``make_pairs`` with one picture per pair), captions filling 5 lines; everything in a temporary folder.
 
@@ -198,6 +202,19 @@ def _png_bytes(out: list) -> int:
     )
 
 
+def tokenizer_effect(spacy_rows: list[dict], regex_rows: list[dict]) -> dict:
+    """How the offline tokenizer's choice of hidden n-grams compares with spaCy's on the same samples."""
+    n = len(spacy_rows)
+    return {
+        "samples": n,
+        "same_crossed_text": sum(
+            a["crossed_text"] == b["crossed_text"] for a, b in zip(spacy_rows, regex_rows, strict=True)
+        ),
+        "spans_per_sample_spacy": round(sum(len(r["crossed_text"]) for r in spacy_rows) / n, 2),
+        "spans_per_sample_regex": round(sum(len(r["crossed_text"]) for r in regex_rows) / n, 2),
+    }
+
+
 def spacy_trim_check(captions: list[str]) -> dict:
     """Whether the builder's spaCy tokenizer (tagger, attribute_ruler, lemmatizer off; batched) gives the
     sentences and eligibility flags of the full pipeline run one caption at a time."""
@@ -226,8 +243,8 @@ def main() -> None:
     ap.add_argument(
         "--upstream-src",
         type=Path,
-        required=True,
-        help="a checkout of tianyu-z/VCR (its root or src/build_dataset)",
+        default=os.environ.get("VCR_UPSTREAM_SRC"),
+        help="a checkout of tianyu-z/VCR (its root or src/build_dataset); default $VCR_UPSTREAM_SRC",
     )
     ap.add_argument("--n", type=int, default=200, help="samples (each with its own picture)")
     ap.add_argument("--rounds", type=int, default=2)
@@ -237,7 +254,16 @@ def main() -> None:
         _fail(
             f"--n and --rounds must be positive and --warmup >= 0, got {args.n}, {args.rounds}, {args.warmup}"
         )
-    create_vcr = import_upstream(args.upstream_src)
+    if args.upstream_src is None:
+        print("vcr-wiki-upstream: skipped: no --upstream-src (a checkout of tianyu-z/VCR) given")
+        return
+    folder = _build_dataset_dir(args.upstream_src)
+    for module in ("spacy", "en_core_web_sm", "torch"):
+        if importlib.util.find_spec(module) is None:
+            _fail(
+                f"{module} is not installed; this benchmark needs spaCy 3.6, en_core_web_sm 3.6.0 and torch"
+            )
+    create_vcr = import_upstream(folder)
     import spacy
 
     from vcr_wiki.build.inputs import InputSpec, read_pairs
@@ -290,6 +316,7 @@ def main() -> None:
         "spacy_rows_batched_equal_one_by_one": outputs["vcr_wiki_spacy"]
         == outputs["vcr_wiki_spacy_one_by_one"],
         "spacy_trimmed_vs_full_pipeline": check,
+        "regex_vs_spacy_tokenizer": tokenizer_effect(outputs["vcr_wiki_spacy"], outputs["vcr_wiki_regex"]),
         "spacy": f"spaCy {spacy.__version__}, {get_tokenizer('en', 'spacy').name} {version('en_core_web_sm')}",
         "load_average_after_each_arm": [" ".join(f"{x:.2f}" for x in la) for la in loads],
     }
