@@ -36,7 +36,7 @@ from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
 from vcr_wiki.build.card import dataset_card, make_manifest
 from vcr_wiki.build.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
-from vcr_wiki.build.sample import BATCH, DROP_REASONS, BuildConfig, SampleMaker
+from vcr_wiki.build.sample import DROP_REASONS, BuildConfig, SampleMaker
 
 ROW_GROUP = 64
 DATA_DIR = "data"
@@ -121,7 +121,7 @@ def write_shard(
             write_statistics=["question_id"],
         ) as w:
             buf: list[dict] = []
-            for chunk in _chunks(pairs, BATCH):
+            for chunk in _chunks(pairs, maker.batch_size):  # spaCy: 64 pairs (bytes read) at once
                 first = chunk[0].index if first is None else first
                 last = chunk[-1].index
                 rows_in += len(chunk)

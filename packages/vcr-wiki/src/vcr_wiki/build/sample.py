@@ -17,7 +17,7 @@ from vcr_wiki.build.png import assemble_png, compress_gray_rows, compress_rows, 
 from vcr_wiki.build.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
 from vcr_wiki.tokens import BACKENDS, Token, get_tokenizer
 
-BATCH = 64  # pairs whose kept captions go through the tokenizer together (``SampleMaker.rows``)
+BATCH = 64  # pairs whose kept captions go through a batching tokenizer (spaCy) together
 DROP_REASONS = (
     "bad_row",
     "bad_encoding",
@@ -176,11 +176,17 @@ class SampleMaker:
         """The rendered sample of a pair, or the reason it is dropped (one of DROP_REASONS)."""
         return self._render_batch([pair])[0]
 
+    @property
+    def batch_size(self) -> int:
+        """Pairs rendered together: ``BATCH`` with a tokenizer that batches (spaCy), else 1."""
+        return BATCH if self.tokenizer.batch_fn is not None else 1
+
     def rows(self, pairs: Sequence[Pair]) -> list[dict | str]:
-        """``row`` of each pair, ``BATCH`` pairs at a time (their captions tokenized together)."""
+        """``row`` of each pair, ``batch_size`` pairs at a time (their captions tokenized together)."""
         out: list[dict | str] = []
-        for start in range(0, len(pairs), BATCH):
-            for sample in self._render_batch(pairs[start : start + BATCH]):
+        size = self.batch_size
+        for start in range(0, len(pairs), size):
+            for sample in self._render_batch(pairs[start : start + size]):
                 out.append(sample if isinstance(sample, str) else self._encode(sample))
         return out
 
