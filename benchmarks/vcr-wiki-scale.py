@@ -120,7 +120,7 @@ def engines(pairs: Path, out: Path, n: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("rate", "engines"))
+    ap.add_argument("what", nargs="?", default="rate", choices=("rate", "engines"))
     ap.add_argument("--n", type=int, default=200)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

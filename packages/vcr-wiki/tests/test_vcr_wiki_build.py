@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -107,6 +108,27 @@ def test_build_columns_counts_manifest_card(pairs: Path, tmp_path: Path) -> None
     assert json.loads((out / "manifest.json").read_text())["rows_out"] == 20
 
 
+def test_rows_in_batches_equal_rows_one_by_one(pairs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rows`` tokenizes the kept captions of a batch together (as with spaCy's ``nlp.pipe``) and gives
+    the rows and drop reasons of ``row``, in order, in batches that mix kept and dropped pairs."""
+    import vcr_wiki.build.sample as sample
+
+    monkeypatch.setattr(sample, "BATCH", 5)
+    listed = list(read_pairs(InputSpec(str(pairs))))
+    maker = SampleMaker(_config())
+    single = [maker.row(p) for p in listed]
+    batches: list[int] = []
+
+    def batch_fn(texts: list[str]) -> list:
+        batches.append(len(texts))
+        return [maker.tokenizer.sentences(t) for t in texts]
+
+    maker.tokenizer = dataclasses.replace(maker.tokenizer, batch_fn=batch_fn)
+    assert maker.rows(listed) == single
+    assert len(batches) == 6 and max(batches) == 5 and sum(batches) < len(listed)  # drops skip the tokenizer
+    assert sum(isinstance(r, str) for r in single) == 7
+
+
 def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_path: Path) -> None:
     clean = tmp_path / "clean"
     build_dataset(pairs, clean, _config(), progress=False)
@@ -116,12 +138,12 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
         import os
         from vcr_wiki.build.builder import build_dataset
         from vcr_wiki.build.sample import BuildConfig, SampleMaker
-        real = SampleMaker.row
-        def row(self, pair):
-            if pair.index == 19:
+        real = SampleMaker.rows
+        def rows(self, pairs):
+            if any(pair.index == 19 for pair in pairs):
                 os._exit(9)  # like SIGKILL: no cleanup, a half-written shard stays behind
-            return real(self, pair)
-        SampleMaker.row = row
+            return real(self, pairs)
+        SampleMaker.rows = rows
         build_dataset({str(pairs)!r}, {str(killed)!r},
                       BuildConfig(shard_size=8, censor=("forbiddenword",)), progress=False)
         """

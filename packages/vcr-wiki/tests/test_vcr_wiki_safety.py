@@ -103,12 +103,12 @@ def test_overwrite_builds_beside_and_swaps_at_the_end(pairs: Path, finished: Pat
         import os
         from vcr_wiki.cli import main
         from vcr_wiki.build.sample import SampleMaker
-        real = SampleMaker.row
-        def row(self, pair):
-            if pair.index == 3:
+        real = SampleMaker.rows
+        def rows(self, pairs):
+            if any(pair.index == 3 for pair in pairs):
                 os._exit(9)
-            return real(self, pair)
-        SampleMaker.row = row
+            return real(self, pairs)
+        SampleMaker.rows = rows
         main(["build", "--input", {str(pairs)!r}, "--out", {str(out)!r}, "--seed", "5", "--shard-size", "2",
               "--overwrite", "--no-progress"])
         """

@@ -37,11 +37,11 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
         f"""
         import time
         from vcr_wiki.build.sample import SampleMaker
-        real = SampleMaker.row
-        def row(self, pair):
-            time.sleep(2.0)  # slow shards: the parent is killed while workers are busy
-            return real(self, pair)
-        SampleMaker.row = row
+        real = SampleMaker.rows
+        def rows(self, pairs):
+            time.sleep(2.0 * len(pairs))  # slow shards: the parent is killed while workers are busy
+            return real(self, pairs)
+        SampleMaker.rows = rows
         if __name__ == "__main__":
             from vcr_wiki.cli import main
             main(["build", "--input", {str(pairs)!r}, "--out", {str(out)!r}, "--shard-size", "2",

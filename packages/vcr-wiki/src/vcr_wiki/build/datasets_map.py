@@ -45,8 +45,8 @@ def render_batch(batch: dict[str, list], config: dict[str, Any]) -> dict[str, li
     if maker is None:
         maker = _MAKERS[key] = SampleMaker(BuildConfig(**(config | {"censor": tuple(config["censor"])})))
     out: dict[str, list] = {c: [] for c in COLUMNS}
-    for i in range(len(batch["index"])):
-        pair = Pair(
+    pairs = [
+        Pair(
             batch["index"][i],
             batch["caption"][i],
             batch["image_path"][i],
@@ -54,7 +54,9 @@ def render_batch(batch: dict[str, list], config: dict[str, Any]) -> dict[str, li
             batch["base"][i],
             batch["error"][i],
         )
-        row = maker.row(pair)
+        for i in range(len(batch["index"]))
+    ]
+    for row in maker.rows(pairs):
         if isinstance(row, dict):
             for c in COLUMNS:
                 out[c].append(row[c])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -14,8 +15,9 @@ from vcr_wiki.build.masks import DIFFICULTIES, Rect, apply_masks, band, span_rec
 from vcr_wiki.build.ngrams import sample_rng, select_ngrams
 from vcr_wiki.build.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
 from vcr_wiki.build.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
-from vcr_wiki.tokens import BACKENDS, get_tokenizer
+from vcr_wiki.tokens import BACKENDS, Token, get_tokenizer
 
+BATCH = 64  # pairs whose kept captions go through a batching tokenizer (spaCy) together
 DROP_REASONS = (
     "bad_row",
     "bad_encoding",
@@ -127,8 +129,8 @@ class SampleMaker:
         rec["vcr_wiki_version"] = __version__
         return rec
 
-    def render(self, pair: Pair) -> RenderedSample | str:
-        """The rendered sample of a pair, or the reason it is dropped (one of DROP_REASONS)."""
+    def _prepare(self, pair: Pair) -> tuple[np.ndarray, TextLayout] | str:
+        """The picture and the wrapped caption of a pair, or the reason it is dropped."""
         if pair.error is not None:
             reason = pair.error.split(":", 1)[0]
             return reason if reason in DROP_REASONS else "bad_row"
@@ -143,28 +145,57 @@ class SampleMaker:
             return exc.reason
         if self.config.max_height is not None and image.shape[0] > self.config.max_height:
             return "too_tall"
-        width = image.shape[1]
-        layout = self.renderer.layout(text, width)
+        return image, self.renderer.layout(text, image.shape[1])
+
+    def _finish(
+        self, pair: Pair, image: np.ndarray, layout: TextLayout, sentences: list[list[Token]]
+    ) -> RenderedSample | str:
+        """The n-grams, text image and masks of a prepared pair, or "no_ngram"."""
         rng = sample_rng(self.config.seed, pair.index)
         spans = select_ngrams(
-            self.tokenizer.sentences(layout.caption),
-            layout.caption,
-            rng,
-            n=self.config.n,
-            mask_p=self.config.mask_p,
-            joiner=layout.joiner,
+            sentences, layout.caption, rng, n=self.config.n, mask_p=self.config.mask_p, joiner=layout.joiner
         )
         if not spans:
             return "no_ngram"
+        width = image.shape[1]
         tei = self.renderer.render(layout, width)
         rects = span_rectangles(layout, spans, self.renderer.text_right, self.lo, self.hi)
         return RenderedSample(pair.index, layout, spans, image, tei, apply_masks(tei, rects), rects)
 
+    def _render_batch(self, pairs: Sequence[Pair]) -> list[RenderedSample | str]:
+        """``render`` of each pair, the kept captions tokenized in one batch (spaCy's ``nlp.pipe``)."""
+        prepared = [self._prepare(p) for p in pairs]
+        kept = [x for x in prepared if not isinstance(x, str)]
+        sentences = iter(self.tokenizer.sentences_many([layout.caption for _, layout in kept]))
+        return [
+            x if isinstance(x, str) else self._finish(p, *x, next(sentences))
+            for p, x in zip(pairs, prepared, strict=True)
+        ]
+
+    def render(self, pair: Pair) -> RenderedSample | str:
+        """The rendered sample of a pair, or the reason it is dropped (one of DROP_REASONS)."""
+        return self._render_batch([pair])[0]
+
+    @property
+    def batch_size(self) -> int:
+        """Pairs rendered together: ``BATCH`` with a tokenizer that batches (spaCy), else 1."""
+        return BATCH if self.tokenizer.batch_fn is not None else 1
+
+    def rows(self, pairs: Sequence[Pair]) -> list[dict | str]:
+        """``row`` of each pair, ``batch_size`` pairs at a time (their captions tokenized together)."""
+        out: list[dict | str] = []
+        size = self.batch_size
+        for start in range(0, len(pairs), size):
+            for sample in self._render_batch(pairs[start : start + size]):
+                out.append(sample if isinstance(sample, str) else self._encode(sample))
+        return out
+
     def row(self, pair: Pair) -> dict | str:
         """The shard row of a pair (PNG bytes in the ``datasets`` Image layout), or a drop reason."""
-        sample = self.render(pair)
-        if isinstance(sample, str):
-            return sample
+        return self.rows([pair])[0]
+
+    def _encode(self, sample: RenderedSample) -> dict:
+        """The shard row of a rendered sample (PNG bytes in the ``datasets`` Image layout)."""
         backend = self.deflate
         picture = compress_rows(sample.image, backend)
         h, w = sample.image.shape[:2]
