@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vcr_wiki import __version__
+from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
 from vcr_wiki.build.card import dataset_card, make_manifest
 from vcr_wiki.build.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
@@ -77,18 +78,6 @@ def input_digest(pairs: Iterable[Pair]) -> str:
     return digest.hexdigest()
 
 
-def _chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
-    """Consecutive lists of ``size`` pairs (the last one shorter)."""
-    chunk: list[Pair] = []
-    for pair in pairs:
-        chunk.append(pair)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def write_shard(
     maker: SampleMaker,
     pairs: Iterable[Pair],
@@ -121,7 +110,7 @@ def write_shard(
             write_statistics=["question_id"],
         ) as w:
             buf: list[dict] = []
-            for chunk in _chunks(pairs, maker.batch_size):  # spaCy: 64 pairs (bytes read) at once
+            for chunk in batched(pairs, maker.batch_size):  # spaCy: 64 pairs (bytes read) at once
                 first = chunk[0].index if first is None else first
                 last = chunk[-1].index
                 rows_in += len(chunk)

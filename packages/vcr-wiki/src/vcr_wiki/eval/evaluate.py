@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from vcr_wiki import __version__
+from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text
 from vcr_wiki.eval.metrics import SCORERS, BlankScore, aggregate_scores, score_sample
 from vcr_wiki.tokens import get_tokenizer
@@ -367,7 +368,7 @@ def _run_variant(
         extra = {} if config.progress else {"disable": True}
         bar = progress(total=len(todo), desc=f"{config.model} {variant}", unit="sample", **extra)
         with open(path, "a", encoding="utf-8") as fh:
-            for chunk in _batched(stream(), config.batch_size):
+            for chunk in batched(stream(), config.batch_size):
                 images = [s.image(variant) for s in chunk]
                 kwargs = {"max_new_tokens": [budget(s.caption) for s in chunk]} if budget else {}
                 texts = runner.predict(images, [prompt] * len(chunk), **kwargs)
@@ -395,17 +396,6 @@ def _run_variant(
         stats["seconds"] = time.perf_counter() - t0
     records = [done[s.question_id] for s in samples]
     return records, stats
-
-
-def _batched(items: Iterable[EvalSample], size: int) -> Iterator[list[EvalSample]]:
-    batch: list[EvalSample] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _progress():
