@@ -168,3 +168,31 @@ def test_sample_rng_is_independent_of_order() -> None:
     a = sample_rng(1, 5).permutation(10)
     sample_rng(1, 4).permutation(10)
     assert np.array_equal(a, sample_rng(1, 5).permutation(10))
+
+
+def test_spacy_model_tokenizer_skips_unused_components_and_batches_like_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a spaCy model (here a small local pipeline standing in for en_core_web_sm: sentencizer,
+    attribute_ruler, an entity ruler as ``ner``), the builder's tokenizer switches off the components the
+    n-gram choice never reads and gives the same sentences and flags in a batch as one text at a time."""
+    import spacy
+
+    import vcr_wiki.tokens as tokens
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("attribute_ruler")
+    ruler = nlp.add_pipe("entity_ruler", name="ner")
+    nlp.initialize()
+    ruler.add_patterns([{"label": "PERSON", "pattern": "Alice"}])  # after initialize, which clears them
+    monkeypatch.setattr(spacy, "load", lambda name: nlp if name == "en_core_web_sm" else None)
+    tokenizer = tokens._spacy_model("en")
+    assert nlp.disabled == ["attribute_ruler"] and tokenizer.batch_fn is not None
+    texts = ["Alice walked to the old harbour. It had 12 boats!", "A quiet town by the sea.", ""]
+    one_by_one = [tokenizer.sentences(t) for t in texts]
+    assert tokenizer.sentences_many(texts) == one_by_one
+    first = one_by_one[0]
+    assert len(first) == 2
+    assert [(t.text, t.eligible) for t in first[0][:2]] == [("Alice", False), ("walked", True)]
+    assert [t.eligible for t in first[1] if t.text in {"12", "!"}] == [False, False]

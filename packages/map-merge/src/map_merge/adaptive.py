@@ -178,14 +178,15 @@ def adaptive_samples(
     metrics = evaluator.many(samples, progress=progress, desc="start design")
     history: list[dict[str, float]] = []
     round_index = 0
-    exploit = min(len(exploit_preferences(n_tasks)), n_points - len(samples))  # kept for the last round
+    exploit = min(n_tasks + 1, n_points - len(samples))  # evaluations kept for the last round
     while len(samples) < n_points:
-        size = min(batch, n_points - exploit - len(samples)) or exploit
-        if len(samples) + size == n_points:
+        remaining = n_points - len(samples)
+        if remaining <= exploit:  # the last round: the predicted best merges of the exploit preferences
             surrogates = fit_refined_surrogates(samples, metrics, maximize, options["link"], options["fit"])
-            new = _preferred_points(surrogates, maximize, size, rng, bounds)
+            new = _preferred_points(surrogates, maximize, remaining, rng, bounds)
         else:
             surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
+            size = min(batch, remaining - exploit)
             new = _uncertain_points(samples, metrics, surrogates, maximize, size, rng, bounds)
         predicted = np.stack([s.value(new) for s in surrogates], axis=1)
         real = evaluator.many(new, progress=progress, desc=f"round {round_index + 1}")
