@@ -17,8 +17,8 @@ import json
 
 import numpy as np
 
-from vcr_wiki.build.ngrams import sample_rng, select_ngrams
-from vcr_wiki.build.render import TextRenderer
+from vcr_wiki.builder.ngrams import sample_rng, select_ngrams
+from vcr_wiki.builder.render import TextRenderer
 from vcr_wiki.demo.sample_data import sample_captions
 from vcr_wiki.tokens import get_tokenizer
 

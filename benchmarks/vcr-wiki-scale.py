@@ -46,8 +46,8 @@ def rate(pairs: Path, n: int) -> dict:
     ``reducing_gap=3`` resize, the 0.1 code), whole rows."""
     from PIL import Image
 
-    from vcr_wiki.build.inputs import InputSpec, load_image, read_image_bytes, read_pairs
-    from vcr_wiki.build.sample import BuildConfig, SampleMaker
+    from vcr_wiki.builder.inputs import InputSpec, load_image, read_image_bytes, read_pairs
+    from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 
     rows = list(read_pairs(InputSpec(str(pairs))))[:n]
     data = [read_image_bytes(p) for p in rows]
@@ -89,8 +89,8 @@ def engines(pairs: Path, out: Path, n: int) -> dict:
     """Wall time and samples/s of the same build with --workers 2 and with Ray on 2 CPUs."""
     import ray
 
-    from vcr_wiki.build.builder import build_dataset
-    from vcr_wiki.build.sample import BuildConfig
+    from vcr_wiki.builder.builder import build_dataset
+    from vcr_wiki.builder.sample import BuildConfig
 
     config = BuildConfig(nlp="regex", shard_size=50)
     result = {}

@@ -219,7 +219,7 @@ def spacy_trim_check(captions: list[str]) -> dict:
     """Whether the builder's spaCy tokenizer (tagger, attribute_ruler, lemmatizer off; batched) gives the
     sentences and eligibility flags of the full pipeline run one caption at a time; CPU ms per caption."""
     from vcr_wiki import tokens
-    from vcr_wiki.build.sample import BATCH
+    from vcr_wiki.builder.sample import BATCH
 
     trimmed = tokens.get_tokenizer("en", "spacy")
     saved, tokens._SPACY_UNUSED = tokens._SPACY_UNUSED, ()
@@ -284,8 +284,8 @@ def main() -> None:
     create_vcr = import_upstream(folder)
     import spacy
 
-    from vcr_wiki.build.inputs import InputSpec, read_pairs
-    from vcr_wiki.build.sample import BuildConfig, SampleMaker
+    from vcr_wiki.builder.inputs import InputSpec, read_pairs
+    from vcr_wiki.builder.sample import BuildConfig, SampleMaker
     from vcr_wiki.tokens import get_tokenizer
 
     with tempfile.TemporaryDirectory() as tmp:

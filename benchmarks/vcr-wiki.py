@@ -46,8 +46,8 @@ def make_pairs(root: Path, n: int, distinct: int = 200) -> Path:
 
 def per_core_rate(pairs: Path, count: int, deflate: str = "auto") -> dict:
     """Samples/s of SampleMaker.row in this process (one core), after a short warm-up."""
-    from vcr_wiki.build.inputs import InputSpec, read_pairs
-    from vcr_wiki.build.sample import BuildConfig, SampleMaker
+    from vcr_wiki.builder.inputs import InputSpec, read_pairs
+    from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 
     maker = SampleMaker(BuildConfig(lang="en", difficulty="easy", png_deflate=deflate))
     rows = [p for _, p in zip(range(count), read_pairs(InputSpec(str(pairs))), strict=False)]
@@ -63,8 +63,8 @@ def per_core_rate(pairs: Path, count: int, deflate: str = "auto") -> dict:
 
 def child_build(pairs: str, out: str, workers: int) -> None:
     """Run one build in this (child) process and print its timing and peak memory as JSON."""
-    from vcr_wiki.build.builder import build_dataset
-    from vcr_wiki.build.sample import BuildConfig
+    from vcr_wiki.builder.builder import build_dataset
+    from vcr_wiki.builder.sample import BuildConfig
 
     t0 = time.perf_counter()
     m = build_dataset(pairs, out, BuildConfig(lang="en", difficulty="easy", split="test"), workers=workers,
@@ -99,11 +99,11 @@ def run_child(pairs: Path, out: Path, workers: int) -> dict:
 
 
 def png_vs_pillow(reps: int = 50) -> dict:
-    """ms per stacked image (300x337): vcr_wiki.build.png vs Pillow's PNG save (default and compress_level=1)."""
+    """ms per stacked image (300x337): vcr_wiki.builder.png vs Pillow's PNG save (default and compress_level=1)."""
     import numpy as np
     from PIL import Image
 
-    from vcr_wiki.build.png import encode_png
+    from vcr_wiki.builder.png import encode_png
     from vcr_wiki.demo.sample_data import draw_scene
 
     arr = np.full((337, 300, 3), 255, np.uint8)

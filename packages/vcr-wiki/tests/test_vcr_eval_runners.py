@@ -235,7 +235,7 @@ def test_rapidocr_reads_chinese(zh_font: str) -> None:
 
     from PIL import Image as PILImage
 
-    from vcr_wiki.build.render import TextRenderer
+    from vcr_wiki.builder.render import TextRenderer
     from vcr_wiki.eval.runners.rapid import RapidOCRRunner
 
     text = "磨坊下方的河流上，河水在浅浅的堰坝上快速流过，冬天时小船被拖到长满青草的河岸上。"

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from vcr_wiki.build.builder import build_dataset, parse_shard_range
-from vcr_wiki.build.inputs import InputSpec, read_pairs
-from vcr_wiki.build.sample import BuildConfig, SampleMaker
+from vcr_wiki.builder.builder import build_dataset, parse_shard_range
+from vcr_wiki.builder.inputs import InputSpec, read_pairs
+from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 from vcr_wiki.cli import main
 from vcr_wiki.demo.sample_data import write_sample_pairs
 
@@ -111,7 +111,7 @@ def test_build_columns_counts_manifest_card(pairs: Path, tmp_path: Path) -> None
 def test_rows_in_batches_equal_rows_one_by_one(pairs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``rows`` tokenizes the kept captions of a batch together (as with spaCy's ``nlp.pipe``) and gives
     the rows and drop reasons of ``row``, in order, in batches that mix kept and dropped pairs."""
-    import vcr_wiki.build.sample as sample
+    import vcr_wiki.builder.sample as sample
 
     monkeypatch.setattr(sample, "BATCH", 5)
     listed = list(read_pairs(InputSpec(str(pairs))))
@@ -136,8 +136,8 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
     script = textwrap.dedent(
         f"""
         import os
-        from vcr_wiki.build.builder import build_dataset
-        from vcr_wiki.build.sample import BuildConfig, SampleMaker
+        from vcr_wiki.builder.builder import build_dataset
+        from vcr_wiki.builder.sample import BuildConfig, SampleMaker
         real = SampleMaker.rows
         def rows(self, pairs):
             if any(pair.index == 19 for pair in pairs):

@@ -7,14 +7,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from vcr_wiki.build.builder import build_dataset
-from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.builder.builder import build_dataset
+from vcr_wiki.builder.sample import BuildConfig
 from vcr_wiki.demo.sample_data import write_sample_pairs
 
 
 def test_dataset_map_num_proc_matches_native_build(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    from vcr_wiki.build.datasets_map import build_with_datasets
+    from vcr_wiki.builder.datasets_map import build_with_datasets
 
     pairs = write_sample_pairs(tmp_path / "in", "en", limit=10)
     (tmp_path / "in" / "pairs.jsonl").open("a").write('{"image": "images/missing.png", "caption": "x y z"}\n')

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from vcr_wiki.build.builder import scan_input
-from vcr_wiki.build.inputs import (
+from vcr_wiki.builder.builder import scan_input
+from vcr_wiki.builder.inputs import (
     ImageError,
     InputSpec,
     Pair,

@@ -35,3 +35,10 @@ def test_undeclared_sibling_is_not_importable(sibling: str) -> None:
     assert sibling not in declared_distributions(), f"{OWN} should not declare {sibling}"
     with pytest.raises(ImportError):
         importlib.import_module(SIBLINGS[sibling])
+
+
+def test_builder_subpackage_has_its_new_name_only() -> None:
+    """`vcr_wiki.builder` is the builder; the old path `vcr_wiki.build` (read as build output) is gone."""
+    assert importlib.import_module("vcr_wiki.builder").build_dataset is not None
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("vcr_wiki.build")

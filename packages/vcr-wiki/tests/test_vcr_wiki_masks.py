@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vcr_wiki.build.masks import BANDS, apply_masks, band, mask_array, span_rectangles, span_segments
-from vcr_wiki.build.render import TextRenderer
+from vcr_wiki.builder.masks import BANDS, apply_masks, band, mask_array, span_rectangles, span_segments
+from vcr_wiki.builder.render import TextRenderer
 from vcr_wiki.demo.sample_data import sample_captions
 
 

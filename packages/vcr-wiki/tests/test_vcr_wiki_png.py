@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vcr_wiki.build.png import assemble_png, compress_rows, encode_png, resolve_deflate
+from vcr_wiki.builder.png import assemble_png, compress_rows, encode_png, resolve_deflate
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -61,7 +61,7 @@ def test_bad_inputs() -> None:
 
 
 def test_adler32_combine_matches_zlib() -> None:
-    from vcr_wiki.build.png import adler32_combine
+    from vcr_wiki.builder.png import adler32_combine
 
     rng = np.random.default_rng(3)
     for n1, n2 in [(0, 5), (5, 0), (1, 1), (70000, 130000), (3, 65521 * 2 + 7)]:
@@ -71,7 +71,7 @@ def test_adler32_combine_matches_zlib() -> None:
 
 
 def test_text_only_from_shared_blocks_equals_the_array() -> None:
-    from vcr_wiki.build.png import compress_gray_rows, white_rows
+    from vcr_wiki.builder.png import compress_gray_rows, white_rows
 
     tei = np.random.default_rng(4).integers(0, 256, (23, 31), dtype=np.uint8)
     data = assemble_png([white_rows(31, 5), compress_gray_rows(tei), white_rows(31, 0), white_rows(31, 6)])

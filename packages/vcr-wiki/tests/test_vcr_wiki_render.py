@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vcr_wiki.build.render import TextRenderer, stack, stacked_height, text_only
+from vcr_wiki.builder.render import TextRenderer, stack, stacked_height, text_only
 from vcr_wiki.demo.sample_data import sample_captions
 
 LONG_EN = " ".join(sample_captions("en")[:3])

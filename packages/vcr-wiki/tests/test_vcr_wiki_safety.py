@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vcr_wiki.build.builder import build_dataset
-from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.builder.builder import build_dataset
+from vcr_wiki.builder.sample import BuildConfig
 from vcr_wiki.cli import main
 from vcr_wiki.demo.sample_data import write_sample_pairs
 
@@ -102,7 +102,7 @@ def test_overwrite_builds_beside_and_swaps_at_the_end(pairs: Path, finished: Pat
         f"""
         import os
         from vcr_wiki.cli import main
-        from vcr_wiki.build.sample import SampleMaker
+        from vcr_wiki.builder.sample import SampleMaker
         real = SampleMaker.rows
         def rows(self, pairs):
             if any(pair.index == 3 for pair in pairs):
@@ -173,7 +173,7 @@ def test_resume_refuses_changed_image_bytes(tmp_path: Path, capsys: pytest.Captu
 def test_an_interrupted_swap_is_completed_by_the_next_run(
     pairs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vcr_wiki.build.builder as builder
+    import vcr_wiki.builder.builder as builder
 
     out = tmp_path / "DS"
     assert _build(pairs, out) == 0

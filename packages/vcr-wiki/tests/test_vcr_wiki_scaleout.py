@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vcr_wiki.build.builder import build_dataset
-from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.builder.builder import build_dataset
+from vcr_wiki.builder.sample import BuildConfig
 from vcr_wiki.cli import main
 from vcr_wiki.demo.sample_data import write_sample_pairs
 

@@ -36,7 +36,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import time
-        from vcr_wiki.build.sample import SampleMaker
+        from vcr_wiki.builder.sample import SampleMaker
         real = SampleMaker.rows
         def rows(self, pairs):
             time.sleep(2.0 * len(pairs))  # slow shards: the parent is killed while workers are busy

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from vcr_wiki import __version__
-from vcr_wiki.build.inputs import FORMATS, InputSpec
-from vcr_wiki.build.sample import BuildConfig
+from vcr_wiki.builder.inputs import FORMATS, InputSpec
+from vcr_wiki.builder.sample import BuildConfig
 from vcr_wiki.eval.cli import add_eval, add_report
 from vcr_wiki.tokens import BACKENDS
 
@@ -137,7 +137,7 @@ def add_build(sub: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki build``."""
-    from vcr_wiki.build.builder import build_dataset
+    from vcr_wiki.builder.builder import build_dataset
 
     config = _config(args, args.difficulty)
     t0 = time.perf_counter()
@@ -175,7 +175,7 @@ def add_show(sub: argparse._SubParsersAction) -> None:
 
 def run_show(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki show``."""
-    from vcr_wiki.build.show import show_samples
+    from vcr_wiki.builder.show import show_samples
 
     paths = show_samples(_spec(args), args.out, _config(args, "easy"), count=args.count)
     for p in paths:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vcr_wiki.build.builder import build_dataset
-from vcr_wiki.build.sample import BuildConfig
-from vcr_wiki.build.show import show_samples
+from vcr_wiki.builder.builder import build_dataset
+from vcr_wiki.builder.sample import BuildConfig
+from vcr_wiki.builder.show import show_samples
 from vcr_wiki.demo.sample_data import write_sample_pairs
 from vcr_wiki.fonts import FontNotFoundError, find_zh_font
 

@@ -40,7 +40,7 @@ def write_unmasked_copy(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vcr_wiki.build.render import TextRenderer, stack, text_only
+    from vcr_wiki.builder.render import TextRenderer, stack, text_only
 
     src, dst = Path(dataset), Path(out) / "data"
     shards = sorted(p for p in src.rglob("*.parquet") if not p.name.startswith("."))

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from vcr_wiki import __version__
-from vcr_wiki.build.inputs import ImageError, Pair, load_image
-from vcr_wiki.build.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
-from vcr_wiki.build.ngrams import sample_rng, select_ngrams
-from vcr_wiki.build.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
-from vcr_wiki.build.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
+from vcr_wiki.builder.inputs import ImageError, Pair, load_image
+from vcr_wiki.builder.masks import DIFFICULTIES, Rect, apply_masks, band, span_rectangles
+from vcr_wiki.builder.ngrams import sample_rng, select_ngrams
+from vcr_wiki.builder.png import assemble_png, compress_gray_rows, compress_rows, resolve_deflate, white_rows
+from vcr_wiki.builder.render import LANGS, TextLayout, TextRenderer, normalize_caption, stack, text_only
 from vcr_wiki.tokens import BACKENDS, Token, get_tokenizer
 
 BATCH = 64  # pairs whose kept captions go through a batching tokenizer (spaCy) together

@@ -35,9 +35,9 @@ from typing import Any
 from vcr_wiki import __version__
 from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
-from vcr_wiki.build.card import dataset_card, make_manifest
-from vcr_wiki.build.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
-from vcr_wiki.build.sample import DROP_REASONS, BuildConfig, SampleMaker
+from vcr_wiki.builder.card import dataset_card, make_manifest
+from vcr_wiki.builder.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
+from vcr_wiki.builder.sample import DROP_REASONS, BuildConfig, SampleMaker
 
 ROW_GROUP = 64
 DATA_DIR = "data"
@@ -93,7 +93,7 @@ def write_shard(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vcr_wiki.build.schema import COMPRESSION, arrow_schema
+    from vcr_wiki.builder.schema import COMPRESSION, arrow_schema
 
     schema = arrow_schema()
     dropped: Counter[str] = Counter()
@@ -270,7 +270,7 @@ def scan_input(spec: InputSpec, *, strict: bool, warn: Callable[[str], None]) ->
         count += 1
         problem = pair.error if pair.error and pair.error.startswith(("bad_encoding", "bad_row")) else None
         if strict and problem is None and pair.image_path and pair.root is not None:
-            from vcr_wiki.build.inputs import image_source
+            from vcr_wiki.builder.inputs import image_source
 
             try:
                 image_source(pair)
@@ -466,7 +466,7 @@ def build_dataset(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "ray":
-        from vcr_wiki.build.ray_engine import require_ray
+        from vcr_wiki.builder.ray_engine import require_ray
 
         require_ray()
     plan = plan_build(spec, out, config, resume=resume, overwrite=overwrite, shards=shards, strict=strict)
@@ -496,7 +496,7 @@ def build_dataset(
     bar = _progress_bar(todo_rows, progress, f"vcr-wiki {config.lang}-{config.difficulty}")
     try:
         if engine == "ray":
-            from vcr_wiki.build.ray_engine import build_shards_ray
+            from vcr_wiki.builder.ray_engine import build_shards_ray
 
             build_shards_ray(plan, todo, state / DATA_DIR, record, bar, address)
         else:

@@ -6,8 +6,8 @@ from collections import Counter
 from typing import Any
 
 from vcr_wiki import __version__
-from vcr_wiki.build.sample import DROP_REASONS
-from vcr_wiki.build.schema import HF_FEATURES
+from vcr_wiki.builder.sample import DROP_REASONS
+from vcr_wiki.builder.schema import HF_FEATURES
 
 _LANG_NAMES = {"en": "English", "zh": "Chinese"}
 

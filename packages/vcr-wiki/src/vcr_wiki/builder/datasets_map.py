@@ -18,10 +18,10 @@ from typing import Any
 
 from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text, sha256_file
-from vcr_wiki.build.builder import check_out, shard_name
-from vcr_wiki.build.inputs import InputSpec, Pair, read_pairs
-from vcr_wiki.build.sample import BuildConfig, SampleMaker
-from vcr_wiki.build.schema import COLUMNS, HF_FEATURES
+from vcr_wiki.builder.builder import check_out, shard_name
+from vcr_wiki.builder.inputs import InputSpec, Pair, read_pairs
+from vcr_wiki.builder.sample import BuildConfig, SampleMaker
+from vcr_wiki.builder.schema import COLUMNS, HF_FEATURES
 
 _MAKERS: dict[str, SampleMaker] = {}
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from vcr_wiki.build.render import TextLayout
+from vcr_wiki.builder.render import TextLayout
 
 DIFFICULTIES = ("easy", "hard")
 

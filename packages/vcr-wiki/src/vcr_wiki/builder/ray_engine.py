@@ -16,8 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from vcr_wiki.build.inputs import InputSpec, read_pairs
-from vcr_wiki.build.sample import BuildConfig, SampleMaker
+from vcr_wiki.builder.inputs import InputSpec, read_pairs
+from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 
 RAY_HINT = 'pip install "vcr-wiki[ray]"'
 
@@ -32,7 +32,7 @@ def require_ray() -> None:
 
 def _build_shard(spec: dict[str, Any], config: dict[str, Any], k: int, path: str) -> dict[str, Any]:
     """One shard, run inside a Ray worker."""
-    from vcr_wiki.build.builder import config_from_dict, write_shard
+    from vcr_wiki.builder.builder import config_from_dict, write_shard
 
     cfg: BuildConfig = config_from_dict(config)
     pairs = itertools.islice(read_pairs(InputSpec(**spec)), k * cfg.shard_size, (k + 1) * cfg.shard_size)
@@ -50,7 +50,7 @@ def build_shards_ray(
     """Build the shards ``todo`` of ``plan`` as Ray tasks (one CPU each); records them as they finish."""
     import ray
 
-    from vcr_wiki.build.builder import shard_name
+    from vcr_wiki.builder.builder import shard_name
 
     started = not ray.is_initialized()
     if started:

@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image
 
 from vcr_wiki._io import atomic_write_bytes
-from vcr_wiki.build.inputs import InputSpec, read_pairs
-from vcr_wiki.build.sample import BuildConfig, RenderedSample, SampleMaker
+from vcr_wiki.builder.inputs import InputSpec, read_pairs
+from vcr_wiki.builder.sample import BuildConfig, RenderedSample, SampleMaker
 
 GAP = 8
 
