@@ -104,7 +104,7 @@ def test_build_columns_counts_manifest_card(pairs: Path, tmp_path: Path) -> None
     for shard in m["shards"]:
         assert sha256_file(out / shard["file"]) == shard["sha256"]
     card = (out / "README.md").read_text()
-    assert card.startswith("---\n") and "path: data/train-*.parquet" in card and "num_examples: 20" in card
+    assert card.startswith("---\n") and "path: data/test-*.parquet" in card and "num_examples: 20" in card
     assert json.loads((out / "manifest.json").read_text())["rows_out"] == 20
 
 
@@ -208,10 +208,10 @@ def test_chinese_build(zh_font: str, tmp_path: Path) -> None:
         assert all(len(s) == 5 and s in r["caption"] for s in r["crossed_text"])
 
 
-def test_loads_with_datasets(pairs: Path, tmp_path: Path) -> None:
+def test_default_build_loads_as_upstream_and_lmms_eval_read_it(pairs: Path, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     out = tmp_path / "hf"
-    build_dataset(pairs, out, _config(split="test"), progress=False)
+    build_dataset(pairs, out, _config(), progress=False)  # the default split: "test", as consumers read
     ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*.parquet"), split="train",
                                cache_dir=str(tmp_path / "cache"))  # fmt: skip
     assert len(ds) == 20

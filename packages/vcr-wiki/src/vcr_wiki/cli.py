@@ -89,7 +89,7 @@ def _config(args: argparse.Namespace, difficulty: str) -> BuildConfig:
         max_height=args.max_height,
         max_lines=args.max_lines,
         nlp=args.nlp,
-        split=getattr(args, "split", "train"),
+        split=getattr(args, "split", "test"),
         shard_size=getattr(args, "shard_size", 1000),
         censor=censor,
         png_deflate=args.png_deflate,
@@ -116,11 +116,23 @@ def add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--difficulty", choices=("easy", "hard"), default="easy", help="mask band")
     _add_render_args(p)
-    p.add_argument("--split", default="train", help="split name used in shard file names and the card")
+    p.add_argument(
+        "--split",
+        default="test",
+        help="split name used in shard file names and the card (default: test, the split upstream's "
+        "inference and lmms-eval read)",
+    )
     p.add_argument("--shard-size", type=int, default=1000, help="input rows per shard")
-    p.add_argument("--workers", type=int, default=1, help="local engine: parallel worker processes")
+    p.add_argument(
+        "--workers", type=int, default=None, help="--engine local: parallel worker processes (default: 1)"
+    )
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="where shards are built")
-    p.add_argument("--address", default=None, help="--engine ray: an existing cluster (default: start one)")
+    p.add_argument(
+        "--address",
+        default=None,
+        help="--engine ray: an existing cluster, HOST:PORT, ray://HOST:PORT or auto (default: start one "
+        "on 127.0.0.1)",
+    )
     p.add_argument("--resume", action="store_true", help="continue a build in progress in --out, or reuse it")
     p.add_argument(
         "--overwrite", action="store_true", help="replace the dataset in --out once the new one is finished"
@@ -139,13 +151,17 @@ def run_build(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki build``."""
     from vcr_wiki.builder.builder import build_dataset
 
+    if args.engine == "local" and args.address is not None:
+        raise ValueError(f"--address {args.address!r} does nothing with --engine local; pass --engine ray")
+    if args.engine == "ray" and args.workers is not None:
+        raise ValueError("--workers does nothing with --engine ray (Ray runs one task per CPU); leave it out")
     config = _config(args, args.difficulty)
     t0 = time.perf_counter()
     manifest = build_dataset(
         _spec(args),
         args.out,
         config,
-        workers=args.workers,
+        workers=1 if args.workers is None else args.workers,
         resume=args.resume,
         overwrite=args.overwrite,
         shards=args.shards,

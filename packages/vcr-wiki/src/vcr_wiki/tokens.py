@@ -7,7 +7,10 @@ Backends (the same names for ``build --nlp`` and ``eval --tokenizer``):
   tokenizer rules) with the offline sentence splitter and eligibility heuristic.
 - ``regex`` (en): an offline re-implementation of spaCy's English prefix / suffix / infix rules, sentences
   split after . ! ? (not after known abbreviations or initials), a capitalization heuristic for NER.
-- ``jieba`` (zh): jieba words (dictionary bundled with jieba); ``char`` (zh): single characters.
+- ``jieba`` (zh): jieba words (dictionary bundled with jieba); ``char`` (zh): single characters. The
+  metric cuts with jieba's default (HMM on, as spaCy's jieba segmenter and upstream's metric do; the name
+  ``jieba-hmm`` is recorded); the builder keeps its own setting, HMM off (recorded as ``jieba``), which
+  segments the same text the same way on every run and leaves earlier builds unchanged.
 - ``auto``: the spaCy model when installed; else spaCy's blank English rules when spaCy is installed
   (en) or jieba (zh); else ``regex`` (en) / ``char`` (zh). The chosen name is recorded in every output.
 
@@ -444,8 +447,12 @@ def _spacy_blank_en() -> Tokenizer | None:
 
 
 @functools.cache
-def get_tokenizer(language: str, backend: str = "auto") -> Tokenizer:
-    """The tokenizer of ``language`` ('en' or 'zh') for ``backend`` (one of ``BACKENDS``); cached."""
+def get_tokenizer(language: str, backend: str = "auto", *, hmm: bool = True) -> Tokenizer:
+    """The tokenizer of ``language`` ('en' or 'zh') for ``backend`` (one of ``BACKENDS``); cached.
+
+    ``hmm``: jieba's HMM for words missing from its dictionary (on: jieba's default and upstream's metric,
+    named ``jieba-hmm``; off: the builder's setting, named ``jieba``). Other backends ignore it.
+    """
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     allowed = {"en": ("auto", "spacy", "regex"), "zh": ("auto", "spacy", "jieba", "char")}[language]
@@ -465,7 +472,7 @@ def get_tokenizer(language: str, backend: str = "auto") -> Tokenizer:
     if backend in ("auto", "jieba"):
         cut = _jieba_cut()
         if cut is not None:
-            return _chinese("jieba", functools.partial(cut, HMM=False))
+            return _chinese("jieba-hmm" if hmm else "jieba", functools.partial(cut, HMM=hmm))
         if backend == "jieba":
             raise ValueError("tokenizer backend 'jieba' is not installed (pip install 'vcr-wiki[zh]')")
     return _chinese("char", list)

@@ -35,15 +35,23 @@ from typing import Any
 from vcr_wiki import __version__
 from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
+from vcr_wiki._marker import check_folder, claim
 from vcr_wiki.builder.card import dataset_card, make_manifest
-from vcr_wiki.builder.inputs import ImageError, InputSpec, Pair, detect_format, read_image_bytes, read_pairs
+from vcr_wiki.builder.inputs import (
+    ImageError,
+    InputSpec,
+    Pair,
+    check_input,
+    detect_format,
+    read_image_bytes,
+    read_pairs,
+)
 from vcr_wiki.builder.sample import DROP_REASONS, BuildConfig, SampleMaker
 
 ROW_GROUP = 64
 DATA_DIR = "data"
 STATE_DIR = "_state"
 ENGINES = ("local", "ray")
-_DATASET_ENTRIES = frozenset({DATA_DIR, STATE_DIR, "manifest.json", "README.md"})
 
 
 def shard_name(split: str, k: int, total: int) -> str:
@@ -223,35 +231,15 @@ def _read_json(path: Path) -> Any:
 
 def check_out(out: Path) -> str:
     """What ``out`` holds: 'new' (missing or empty), 'dataset' (a finished one, maybe with a build in
-    progress) or 'partial' (a build in progress only). Anything else is refused with ValueError."""
-    for parent in [out, *out.parents]:
-        if parent.exists() and not parent.is_dir():
-            what = "is" if parent == out else f"is under {str(parent)!r}, which is"
-            raise ValueError(f"--out {str(out)!r} {what} not a folder")
-        if parent.exists():
-            break
-    if not out.exists() or not any(out.iterdir()):
+    progress) or 'partial' (a build in progress, or a build killed right after writing its marker).
+
+    Ownership is recognised only by the marker ``.vcr-wiki-run.json`` of a build; any other content is
+    refused with ValueError, and nothing is changed."""
+    if check_folder(out, "build") == "new":
         return "new"
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in _DATASET_ENTRIES)
-    data = out / DATA_DIR
-    if data.is_dir():
-        foreign += [f"{DATA_DIR}/{p.name}" for p in data.iterdir() if not _is_shard_file(p)]
-    if data.exists() and not data.is_dir():
-        foreign.append(DATA_DIR)
     manifest = _read_json(out / "manifest.json")
     finished = isinstance(manifest, dict) and manifest.get("builder") == "vcr-wiki"
-    partial = isinstance(_read_json(out / STATE_DIR / "build.json"), dict)
-    if foreign or not (finished or partial):
-        extra = f" (e.g. {foreign[0]!r})" if foreign else ""
-        raise ValueError(
-            f"--out {str(out)!r} holds files that are not a vcr-wiki dataset{extra}; "
-            "choose an empty or new folder"
-        )
     return "dataset" if finished else "partial"
-
-
-def _is_shard_file(p: Path) -> bool:
-    return p.is_file() and (p.suffix == ".parquet" or (p.name.startswith(".") and ".tmp-" in p.name))
 
 
 def scan_input(spec: InputSpec, *, strict: bool, warn: Callable[[str], None]) -> int:
@@ -342,10 +330,11 @@ def plan_build(
     maker = SampleMaker(config)  # fonts, tokenizer
     if not Path(spec.path).exists():
         raise FileNotFoundError(f"input {spec.path!r} does not exist")
+    check_input(spec)
     held = check_out(out)
     if held != "new" and not (resume or overwrite):
         raise ValueError(
-            f"--out {str(out)!r} holds a vcr-wiki dataset; pass --resume to continue or reuse it, "
+            f"--out {str(out)!r} holds a build; pass --resume to continue or reuse it, "
             "or --overwrite to replace it once the new one is finished"
         )
     total_rows = scan_input(spec, strict=strict, warn=warn)
@@ -465,9 +454,15 @@ def build_dataset(
         raise ValueError(f"workers must be >= 1, got {workers}")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "local" and address is not None:
+        raise ValueError(f"--address {address!r} does nothing with --engine local; pass --engine ray")
     if engine == "ray":
-        from vcr_wiki.builder.ray_engine import require_ray
+        from vcr_wiki.builder.ray_engine import check_address, require_ray
 
+        if workers != 1:
+            raise ValueError("--workers does nothing with --engine ray (Ray runs one task per CPU)")
+        if address is not None:
+            check_address(address)  # the cluster is reached before anything is created or removed
         require_ray()
     plan = plan_build(spec, out, config, resume=resume, overwrite=overwrite, shards=shards, strict=strict)
     if plan.finished is not None:
@@ -475,6 +470,7 @@ def build_dataset(
     out = plan.out
     state = out / STATE_DIR
     # ---- from here on, files under `out` change (the finished dataset only at the swap) ----
+    claim(out, "build")  # the marker first: a build killed from here on is recognised as this command's
     if _finish_swap(out) and not plan.fresh:  # the build in progress was finished: it is now in place
         return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     if plan.fresh and state.exists():

@@ -18,6 +18,7 @@ from typing import Any
 
 from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text, sha256_file
+from vcr_wiki._marker import claim
 from vcr_wiki.builder.builder import check_out, shard_name
 from vcr_wiki.builder.inputs import InputSpec, Pair, read_pairs
 from vcr_wiki.builder.sample import BuildConfig, SampleMaker
@@ -84,6 +85,7 @@ def build_with_datasets(
         raise ValueError(
             f"--out {str(out)!r} is not empty; build_with_datasets writes only into a new folder"
         )
+    claim(out, "build")
     cache = out / "_hf_cache"
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)

@@ -214,11 +214,32 @@ def _wit(path: Path, spec: InputSpec) -> Iterator[Pair]:
             yield Pair(index, row.get(caption_col) or "", image_path=name, base=base, root=spec.root(base))
 
 
+def check_input(spec: InputSpec) -> None:
+    """Refuse an input that is not a regular file or a folder, without opening it (ValueError, one line).
+
+    A FIFO would block the build, and a pipe such as ``--input <(cat table)`` cannot be read twice (the
+    build counts the rows, then reads them).
+    """
+    text = str(spec.path)
+    if "\0" in text:
+        raise ValueError(f"input {text!r} holds a NUL byte")
+    try:
+        mode = os.stat(text).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"input {text!r} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"input {text!r} cannot be read ({exc.strerror})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(
+            f"input {text!r} is not a regular file or folder (a FIFO or a pipe such as <(...) cannot be "
+            "read twice); save the table to a file first"
+        )
+
+
 def read_pairs(spec: InputSpec) -> Iterator[Pair]:
     """Stream the pairs of a table in order; unreadable rows come with ``error`` set."""
+    check_input(spec)
     path = Path(spec.path)
-    if not path.exists():
-        raise FileNotFoundError(f"input {str(path)!r} does not exist")
     fmt = spec.format or detect_format(path)
     if fmt == "jsonl":
         return _jsonl(path, spec)
@@ -243,8 +264,14 @@ class ImageError(ValueError):
 
 def image_source(pair: Pair) -> Path:
     """The resolved path of a pair's image file; ImageError when it leaves the pair's root folder."""
-    p = Path(pair.image_path or "")
-    path = (p if p.is_absolute() else Path(pair.base) / p).resolve()
+    name = pair.image_path or ""
+    if "\0" in name:
+        raise ImageError(f"row {pair.index}: image path {name!r} holds a NUL byte")
+    p = Path(name)
+    try:
+        path = (p if p.is_absolute() else Path(pair.base) / p).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise ImageError(f"row {pair.index}: cannot resolve image {name!r}: {exc}") from None
     if pair.root is not None and not path.is_relative_to(Path(pair.root).resolve()):
         raise ImageError(
             f"row {pair.index}: image {pair.image_path!r} is outside the input folder {pair.root!r} "
@@ -263,10 +290,14 @@ def read_image_bytes(pair: Pair) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the build
     except OSError as exc:
         raise ImageError(f"row {pair.index}: cannot open image {pair.image_path!r}: {exc}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device
+        os.close(fd)
+        raise ImageError(f"row {pair.index}: image {pair.image_path!r} is not a regular file")
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ImageError(f"row {pair.index}: image {pair.image_path!r} is not a regular file")
-        return fh.read()
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise ImageError(f"row {pair.index}: cannot read image {pair.image_path!r}: {exc}") from exc
 
 
 def load_image(pair: Pair, width: int | None, data: bytes | None = None) -> np.ndarray:

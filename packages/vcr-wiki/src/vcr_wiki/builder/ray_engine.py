@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +30,39 @@ def require_ray() -> None:
         import ray  # noqa: F401
     except ImportError:
         raise ImportError(f"--engine ray needs Ray: {RAY_HINT}") from None
+
+
+def _ray_current_cluster() -> str | None:
+    """The address ``ray.init(address="auto")`` would use: RAY_ADDRESS, else the file a local ``ray start``
+    leaves in Ray's temp folder."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    folder = os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()
+    try:
+        return (Path(folder) / "ray" / "ray_current_cluster").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def check_address(address: str, timeout: float = 3.0) -> None:
+    """Refuse (ValueError, one line) a Ray address that is malformed or whose cluster does not answer
+    within ``timeout`` seconds: HOST:PORT, ray://HOST:PORT or 'auto' (a cluster started on this machine).
+    Nothing is created; Ray is not imported."""
+    target = _ray_current_cluster() if address == "auto" else address
+    if target is None:
+        raise ValueError(
+            "--address auto: no running Ray cluster found on this machine (start one with `ray start --head`)"
+        )
+    hostport = target.removeprefix("ray://")
+    host, sep, port_text = hostport.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536 or "/" in hostport:
+        raise ValueError(f"--address {address!r} must look like HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--address {address!r}: no Ray cluster answers at {hostport} ({exc})") from None
 
 
 def _build_shard(spec: dict[str, Any], config: dict[str, Any], k: int, path: str) -> dict[str, Any]:
@@ -54,7 +89,8 @@ def build_shards_ray(
 
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        loopback = {} if address else {"_node_ip_address": "127.0.0.1"}  # a new local instance: loopback only
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, **loopback)
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(_build_shard)
         absolute = {"path": os.path.abspath(plan.spec.path)}  # Ray workers may run in another folder

@@ -46,7 +46,7 @@ class BuildConfig:
     max_height: int | None = 900
     max_lines: int = 5
     nlp: str = "auto"
-    split: str = "train"
+    split: str = "test"
     shard_size: int = 1000
     censor: tuple[str, ...] = field(default=())
     png_deflate: str = "auto"
@@ -109,7 +109,7 @@ class SampleMaker:
     def __init__(self, config: BuildConfig) -> None:
         self.config = config
         self.renderer = TextRenderer(config.lang, config.font, config.font_size, config.max_lines)
-        self.tokenizer = get_tokenizer(config.lang, config.nlp)
+        self.tokenizer = get_tokenizer(config.lang, config.nlp, hmm=False)  # jieba: the builder's setting
         self.lo, self.hi = band(config.lang, config.difficulty)
         self.censor = tuple(w for w in config.censor if w.strip())
         self.deflate = resolve_deflate(config.png_deflate)

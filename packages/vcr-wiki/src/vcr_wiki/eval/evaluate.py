@@ -24,6 +24,7 @@ from PIL import Image
 from vcr_wiki import __version__
 from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text
+from vcr_wiki._marker import check_folder, claim
 from vcr_wiki.eval.metrics import SCORERS, BlankScore, aggregate_scores, score_sample
 from vcr_wiki.tokens import get_tokenizer
 
@@ -47,13 +48,14 @@ VARIANTS = {"stacked": "stacked_image", "text-only": "only_it_image"}
 REQUIRED_COLUMNS = ("caption", "crossed_text")
 _LANG_COLUMNS = ("lang", "language")
 _DIFFICULTY_COLUMNS = ("difficulty", "mode")
+STATE_DIR = "_state"  # a build in progress inside a dataset folder (its shards are not the dataset's)
 
 
 @dataclass
 class EvalSample:
     """One dataset row as the evaluation needs it (images kept encoded until used)."""
 
-    question_id: str
+    question_id: int | str  # the dataset's value (int64 -> int); "<shard>:<row>" when the column is absent
     caption: str
     crossed_text: list[str]
     images: dict[str, bytes]
@@ -74,7 +76,16 @@ def _shards(dataset: Path) -> list[Path]:
         raise FileNotFoundError(f"dataset folder {str(dataset)!r} does not exist")
     if dataset.is_file():
         return [dataset]
-    shards = sorted(p for p in dataset.rglob("*.parquet") if not p.name.startswith("."))
+    shards = sorted(
+        p
+        for p in dataset.rglob("*.parquet")
+        if not p.name.startswith(".") and STATE_DIR not in p.relative_to(dataset).parts
+    )
+    if not shards and (dataset / STATE_DIR).is_dir():
+        raise ValueError(
+            f"dataset folder {str(dataset)!r} holds only a vcr-wiki build in progress ({STATE_DIR}/); "
+            "finish it with `vcr-wiki build --resume` first"
+        )
     if not shards:
         raise FileNotFoundError(f"dataset folder {str(dataset)!r} holds no .parquet shards")
     return shards
@@ -180,7 +191,7 @@ def load_eval_samples(
                 )
                 qid = row.get("question_id")
                 yield EvalSample(
-                    question_id=str(qid) if qid is not None else f"{shard.stem}:{r}",
+                    question_id=qid if isinstance(qid, (int, str)) else f"{shard.stem}:{r}",
                     caption=caption,
                     crossed_text=list(crossed),
                     images={v: _image_bytes(row[VARIANTS[v]], VARIANTS[v], r, shard) for v in variants},
@@ -346,12 +357,12 @@ def _run_variant(
     done = {} if config.fresh else _read_predictions(path)
     if config.fresh and path.exists():
         path.unlink()
-    todo = {s.question_id for s in samples if s.question_id not in done}
+    todo = {str(s.question_id) for s in samples if str(s.question_id) not in done}
     stats = {"resumed": len(samples) - len(todo), "predicted": len(todo), "seconds": 0.0}
 
     def stream() -> Iterator[EvalSample]:  # images are read shard by shard, never all at once
         for s in load_eval_samples(config.dataset, [variant], language=config.language, limit=config.limit):
-            if s.question_id in todo:
+            if str(s.question_id) in todo:
                 yield s
 
     if todo:
@@ -388,13 +399,13 @@ def _run_variant(
                         "best_match": [b.max_sim_string for b in blanks],
                     }
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    done[s.question_id] = rec
+                    done[str(s.question_id)] = rec
                 fh.flush()
                 os.fsync(fh.fileno())
                 bar.update(len(chunk))
         bar.close()
         stats["seconds"] = time.perf_counter() - t0
-    records = [done[s.question_id] for s in samples]
+    records = [done[str(s.question_id)] for s in samples]
     return records, stats
 
 
@@ -451,6 +462,7 @@ def evaluate(config: EvalConfig) -> dict:
     if config.scorer not in SCORERS:
         raise ValueError(f"scorer must be one of {SCORERS}, got {config.scorer!r}")
     out = Path(config.out)
+    check_folder(out, "eval")  # a folder of other files is refused before anything is read or written
     _check_complete(Path(config.dataset))
     next(load_eval_samples(config.dataset, variants, language=config.language, limit=1), None)  # columns
     samples = list(load_eval_samples(config.dataset, (), language=config.language, limit=config.limit))
@@ -461,11 +473,11 @@ def evaluate(config: EvalConfig) -> dict:
         raise ValueError(f"dataset {config.dataset!r} mixes languages {languages}; evaluate one at a time")
     language = languages[0]
     difficulty = "+".join(sorted({s.difficulty for s in samples}))
-    ids = [s.question_id for s in samples]
+    ids = [str(s.question_id) for s in samples]
     if len(set(ids)) != len(ids):
         raise ValueError(f"dataset {config.dataset!r} has repeated question_id values")
     tokenizer = get_tokenizer(language, config.tokenizer)
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, "eval")
     run_file = out / "run.json"
     signature = config.signature()
     if run_file.is_file() and not config.fresh:
