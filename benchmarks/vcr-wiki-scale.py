@@ -41,47 +41,80 @@ def make_pairs(root: Path, n: int, distinct: int = 50) -> Path:
     return root / "pairs.jsonl"
 
 
-def rate(pairs: Path, n: int) -> dict:
-    """CPU seconds per stage over n samples in this process: decode, resize (reduce + bicubic vs Pillow's
-    ``reducing_gap=3`` resize, the 0.1 code), whole rows."""
+def _decoders() -> dict:
+    """PNG decoders to compare: Pillow (the reference), Pillow after the ISA-L repack (the builder's with
+    the ``fast`` extra), and pyspng when it is installed (a libspng decoder, not used by the builder)."""
+    import numpy as np
     from PIL import Image
 
-    from vcr_wiki.builder.inputs import InputSpec, load_image, read_image_bytes, read_pairs
+    from vcr_wiki.builder.png_inflate import repack
+
+    def pillow(data: bytes) -> np.ndarray:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert("RGB"))
+
+    arms = {"pillow": pillow, "isal_repack_then_pillow": lambda d: pillow(repack(d) or d)}
+    try:
+        import pyspng
+
+        arms["pyspng"] = lambda d: pyspng.load(d)[..., :3]
+    except ImportError:
+        pass
+    return arms
+
+
+def rate(pairs: Path, n: int, rounds: int = 3) -> dict:
+    """Milliseconds of CPU per sample for each stage (PNG decode by each decoder, resize, render, encode)
+    and for the whole row with and without the ISA-L inflate, arms alternating over ``rounds``."""
+    import numpy as np
+    from PIL import Image
+
+    import vcr_wiki.builder.inputs as inputs
+    from vcr_wiki.builder.inputs import InputSpec, read_image_bytes, read_pairs
+    from vcr_wiki.builder.png_inflate import repack
     from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 
     rows = list(read_pairs(InputSpec(str(pairs))))[:n]
     data = [read_image_bytes(p) for p in rows]
-    t = time.process_time()
-    decoded = []
-    for d in data:
-        with Image.open(io.BytesIO(d)) as im:
-            im.load()
-            decoded.append(im.convert("RGB"))
-    decode = time.process_time() - t
-    t = time.process_time()
-    for im in decoded:
-        im.resize((300, round(im.height * 300 / im.width)), Image.Resampling.BICUBIC, reducing_gap=3.0)
-    resize_old = time.process_time() - t
-    t = time.process_time()
-    for p, d in zip(rows, data, strict=True):
-        load_image(p, 300, d)
-    load_new = time.process_time() - t
+    decoders = _decoders()
+    reference = [decoders["pillow"](d) for d in data]
+    pictures = [Image.fromarray(r) for r in reference]
+    identical = {
+        name: all(np.array_equal(fn(d), r) for d, r in zip(data, reference, strict=True))
+        for name, fn in decoders.items()
+    }
     maker = SampleMaker(BuildConfig(nlp="regex"))
-    for p in rows[:10]:
-        maker.row(p)
-    t = time.process_time()
-    for p in rows:
-        maker.row(p)
-    whole = time.process_time() - t
+    maker.rows(rows[:10])
+    images = [inputs.load_image(p, 300, d) for p, d in zip(rows, data, strict=True)]
+    rendered = maker._render_batch(rows)
+    cpu: dict[str, float] = {}
+
+    def timed(name: str, fn) -> None:
+        t = time.process_time()
+        fn()
+        cpu[name] = cpu.get(name, 0.0) + time.process_time() - t
+
+    loads = []
+    for _ in range(rounds):
+        for name, fn in decoders.items():
+            timed(f"decode_{name}", lambda fn=fn: [fn(d) for d in data])
+        timed("resize_to_300", lambda: [inputs.resize_to_width(p, 300) for p in pictures])
+        timed("encode_4_png_columns", lambda: [maker._encode(s) for s in rendered if not isinstance(s, str)])
+        for arm, fn in (("pillow", lambda d: None), ("isal_repack", repack)):
+            inputs.repack = fn
+            timed(f"row_{arm}", lambda: maker.rows(rows))
+        inputs.repack = repack
+        loads.append(os.getloadavg())
+    ms = {k: round(1000 * v / (n * rounds), 2) for k, v in cpu.items()}
     return {
         "samples": n,
-        "decode_cpu_s": round(decode, 3),
-        "resize_0.1_cpu_s": round(resize_old, 3),
-        "load_image_0.2_cpu_s (decode+reduce+resize)": round(load_new, 3),
-        "resize_0.2_cpu_s (by difference)": round(load_new - decode, 3),
-        "row_cpu_s": round(whole, 3),
-        "samples_per_cpu_s": round(n / whole, 1),
-        "load_average": os.getloadavg(),
+        "rounds": rounds,
+        "ms_per_sample": ms,
+        "samples_per_cpu_s": {k[4:]: round(1000 / v, 1) for k, v in ms.items() if k.startswith("row_")},
+        "row_speedup_isal_repack": round(ms["row_pillow"] / ms["row_isal_repack"], 3),
+        "pixels_identical_to_pillow": identical,
+        "load_image_width_300": all(a.shape[1] == 300 for a in images),
+        "load_average_after_each_round": [" ".join(f"{x:.2f}" for x in la) for la in loads],
     }
 
 
@@ -97,7 +130,7 @@ def engines(pairs: Path, out: Path, n: int) -> dict:
     for name, kwargs in (("local_workers_2", {"workers": 2}), ("ray_2_cpus", {"engine": "ray"})):
         if name.startswith("ray"):
             t = time.perf_counter()
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
             result["ray_init_s"] = round(time.perf_counter() - t, 2)
         load0 = os.getloadavg()[0]
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -269,3 +269,30 @@ def test_metric_jieba_cuts_as_upstream_and_the_builder_keeps_its_setting() -> No
     maker = SampleMaker(BuildConfig(lang="zh", nlp="jieba", font=str(font)))
     assert maker.tokenizer.name == "jieba" and maker.tokenizer.fn(text) == jieba.lcut(text, HMM=False)
     assert maker.tokenizer.fn(text) != metric.fn(text)
+
+
+def test_show_report_and_demo_refuse_a_folder_of_other_files(
+    pairs: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes\n")
+    (mine / "show-000000.png").write_bytes(b"my picture")
+    before = _tree(mine)
+    scores = tmp_path / "scores"
+    assert _eval(dataset, scores) == 0
+    capsys.readouterr()
+    for command, args in (
+        ("show", ["show", "--input", str(pairs), "--out", str(mine), "--nlp", "regex", "--count", "1"]),
+        ("report", ["report", str(scores), "--out", str(mine)]),
+        ("demo", ["demo", "--out", str(mine)]),
+    ):
+        assert main(args) == 2
+        assert MARKER in _one_line_error(capsys, command)
+    assert _tree(mine) == before
+    shown = tmp_path / "shown"
+    for _ in range(2):  # its own folder again: refreshed
+        assert (
+            main(["show", "--input", str(pairs), "--out", str(shown), "--nlp", "regex", "--count", "1"]) == 0
+        )
+    assert json.loads((shown / MARKER).read_text())["kind"] == "show"

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.util import find_spec
+from typing import Any
 
 LANGUAGES = ("en", "zh")
 BACKENDS = ("auto", "spacy", "regex", "jieba", "char")
@@ -409,7 +410,7 @@ def _spacy_model(language: str) -> Tokenizer:
     def fn(text: str) -> list[str]:
         return [t.text for t in tok(text)]
 
-    def flags(doc) -> list[list[Token]]:
+    def flags(doc: Any) -> list[list[Token]]:  # a spaCy Doc
         return [
             [
                 Token(

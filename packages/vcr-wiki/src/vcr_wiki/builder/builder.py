@@ -497,7 +497,9 @@ def build_dataset(
             build_shards_ray(plan, todo, state / DATA_DIR, record, bar, address)
         else:
             todo_set = set(todo)
-            groups = ((k, g) for k, g in _grouped(iter(read_pairs(spec)), size) if k in todo_set)
+            groups: Iterator[tuple[int, list[Pair]]] = (
+                (k, g) for k, g in _grouped(iter(read_pairs(spec)), size) if k in todo_set
+            )
             if plan.total_rows == 0 and 0 in todo_set:
                 groups = iter([(0, [])])
             if workers == 1:

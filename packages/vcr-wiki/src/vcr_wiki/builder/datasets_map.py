@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from vcr_wiki.builder.schema import COLUMNS, HF_FEATURES
 _MAKERS: dict[str, SampleMaker] = {}
 
 
-def _pairs_gen(spec: dict[str, Any]):
+def _pairs_gen(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for p in read_pairs(InputSpec(**spec)):
         yield {
             "index": p.index,

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from vcr_wiki.builder.png_inflate import repack
+
 FORMATS = ("jsonl", "csv", "parquet", "folder", "wit")
 WIT_CAPTION = "caption_reference_description"
 _FOLDER_FILES = ("metadata.jsonl", "metadata.csv", "captions.tsv", "captions.txt")
@@ -309,7 +311,8 @@ def load_image(pair: Pair, width: int | None, data: bytes | None = None) -> np.n
     is raised as ``ImageError``.
     """
     try:
-        source = io.BytesIO(read_image_bytes(pair) if data is None else data)
+        raw = read_image_bytes(pair) if data is None else data
+        source = io.BytesIO(repack(raw) or raw)  # PNG: ISA-L inflate, Pillow's pixels (png_inflate)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as img:
@@ -317,17 +320,23 @@ def load_image(pair: Pair, width: int | None, data: bytes | None = None) -> np.n
                     img.draft("RGB", (2 * width, max(1, 2 * img.height * width // img.width)))
                 img.load()
                 rgb = _to_rgb(img)
-        if width and rgb.width != width:
-            factor = rgb.width // (2 * width)
-            if factor >= 2:
-                rgb = rgb.reduce(factor)
-            height = max(1, round(rgb.height * width / rgb.width))
-            rgb = rgb.resize((width, height), Image.Resampling.BICUBIC)
-        return np.asarray(rgb, dtype=np.uint8)
+        return np.asarray(resize_to_width(rgb, width), dtype=np.uint8)
     except ImageError:
         raise
     except Exception as exc:  # any decoder failure on a malformed file is a data problem, never a crash
         raise ImageError(f"row {pair.index}: cannot use image {pair.image_path or '<bytes>'}: {exc}") from exc
+
+
+def resize_to_width(rgb: Image.Image, width: int | None) -> Image.Image:
+    """``rgb`` resized to ``width`` (aspect kept; bicubic), first reduced by an integer factor when it is
+    at least four times wider; unchanged when ``width`` is None or already its width."""
+    if not width or rgb.width == width:
+        return rgb
+    factor = rgb.width // (2 * width)
+    if factor >= 2:
+        rgb = rgb.reduce(factor)
+    height = max(1, round(rgb.height * width / rgb.width))
+    return rgb.resize((width, height), Image.Resampling.BICUBIC)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def resolve_deflate(backend: str = "auto") -> str:
     return "isal"
 
 
-def _compressor(backend: str):
+def _compressor(backend: str) -> Any:  # a zlib or isal_zlib compressobj
     if backend == "isal":
         from isal import isal_zlib
 

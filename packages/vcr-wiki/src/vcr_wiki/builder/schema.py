@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,7 +23,7 @@ COLUMNS = (
 )
 
 _VALUE = {"dtype": "string", "_type": "Value"}
-HF_FEATURES = {
+HF_FEATURES: dict[str, dict[str, Any]] = {
     "question_id": {"dtype": "int64", "_type": "Value"},
     "image": {"_type": "Image"},
     "caption": _VALUE,

@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 from vcr_wiki._io import atomic_write_bytes
-from vcr_wiki.builder.inputs import InputSpec, read_pairs
+from vcr_wiki._marker import check_folder, claim
+from vcr_wiki.builder.inputs import InputSpec, check_input, read_pairs
 from vcr_wiki.builder.sample import BuildConfig, RenderedSample, SampleMaker
 
 GAP = 8
@@ -43,7 +44,9 @@ def show_samples(
     easy = SampleMaker(dataclasses.replace(config, difficulty="easy"))
     hard = SampleMaker(dataclasses.replace(config, difficulty="hard"))
     out = Path(out)
-    written = []
+    check_input(spec)
+    check_folder(out, "show")  # a folder of other files is refused before anything is written
+    written: list[Path] = []
     for pair in islice(read_pairs(spec), 50 * count):
         a, b = easy.render(pair), hard.render(pair)
         if not isinstance(a, RenderedSample) or not isinstance(b, RenderedSample):
@@ -52,6 +55,8 @@ def show_samples(
         buf = io.BytesIO()
         Image.fromarray(canvas).save(buf, "PNG")
         path = out / f"show-{pair.index:06d}.png"
+        if not written:
+            claim(out, "show")
         atomic_write_bytes(path, buf.getvalue())
         written.append(path)
         if len(written) >= count:

@@ -14,6 +14,7 @@ from typing import Any
 
 from vcr_wiki import __version__
 from vcr_wiki._io import atomic_write_text
+from vcr_wiki._marker import check_folder, claim
 
 
 def _sig(x: float) -> float:
@@ -49,6 +50,8 @@ def run_demo(out: str | os.PathLike[str], seed: int = 0) -> dict[str, Any]:
         print(line, flush=True)
 
     out = Path(out)
+    check_folder(out, "demo")  # new, empty or an earlier demo's folder; anything else is refused
+    claim(out, "demo")
     t0, cpu0 = time.perf_counter(), time.process_time()
     built = run_builder_demo(out, seed=seed, say=say)
     langs = sorted({k.split("-")[0] for k in built["builds"]}, key=["en", "zh"].index)

@@ -116,11 +116,13 @@ def add_report(sub: argparse._SubParsersAction) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki report``: writes OUT/report.md and prints it."""
     from vcr_wiki._io import atomic_write_text
+    from vcr_wiki._marker import check_folder, claim
     from vcr_wiki.eval.report import render_report
 
     text = render_report(args.results, include_paper=not args.no_paper)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "report")
+    claim(out, "report")
     atomic_write_text(out / "report.md", text)
     print(text, end="")
     return 0

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -26,7 +27,10 @@ from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text
 from vcr_wiki._marker import check_folder, claim
 from vcr_wiki.eval.metrics import SCORERS, BlankScore, aggregate_scores, score_sample
-from vcr_wiki.tokens import get_tokenizer
+from vcr_wiki.tokens import Tokenizer, get_tokenizer
+
+if TYPE_CHECKING:
+    from vcr_wiki.eval.runners import Runner
 
 __all__ = [
     "PROMPTS",
@@ -101,7 +105,7 @@ def _manifest(dataset: Path) -> dict:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 continue
-            found = {}
+            found: dict[str, str] = {}
             stack = [data]
             while stack:
                 node = stack.pop()
@@ -250,7 +254,7 @@ class EvalConfig:
         }
 
 
-def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str, language: str):
+def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str, language: str) -> Runner:
     """The runner that ``config.model`` names (the lookup runners are built from ``samples``, streamed)."""
     from vcr_wiki.eval.runners.oracle import CopyVisibleTextRunner, OracleRunner, visible_text
 
@@ -334,7 +338,7 @@ def _table(rows: list[dict]) -> str:
 # ----------------------------------------------------------------------------------------------- evaluate
 
 
-def _score_records(records: list[dict], language: str, tokenizer, scorer: str) -> list[BlankScore]:
+def _score_records(records: list[dict], language: str, tokenizer: Tokenizer, scorer: str) -> list[BlankScore]:
     scores: list[BlankScore] = []
     for rec in records:
         scores.extend(
@@ -348,17 +352,17 @@ def _run_variant(
     samples: list[EvalSample],
     variant: str,
     language: str,
-    tokenizer,
+    tokenizer: Tokenizer,
     out: Path,
-    progress,
-    runners: dict,
+    progress: Any,
+    runners: dict[str, Runner],
 ) -> tuple[list[dict], dict]:
     path = out / f"predictions-{variant}.jsonl"
     done = {} if config.fresh else _read_predictions(path)
     if config.fresh and path.exists():
         path.unlink()
     todo = {str(s.question_id) for s in samples if str(s.question_id) not in done}
-    stats = {"resumed": len(samples) - len(todo), "predicted": len(todo), "seconds": 0.0}
+    stats: dict[str, Any] = {"resumed": len(samples) - len(todo), "predicted": len(todo), "seconds": 0.0}
 
     def stream() -> Iterator[EvalSample]:  # images are read shard by shard, never all at once
         for s in load_eval_samples(config.dataset, [variant], language=config.language, limit=config.limit):
@@ -409,7 +413,7 @@ def _run_variant(
     return records, stats
 
 
-def _progress():
+def _progress() -> Any:  # tqdm's class, or a do-nothing stand-in
     try:
         from tqdm import tqdm
 

@@ -119,7 +119,7 @@ def render_report(paths: Sequence[str | Path], *, include_paper: bool = True) ->
     """The markdown report of several results (and the paper's reference rows)."""
     if not paths:
         raise ValueError("render_report needs at least one result file")
-    ours: dict[str, dict[str, tuple[float, float]]] = {}
+    ours: dict[str, dict[str, tuple[float | None, float | None]]] = {}
     notes: list[str] = []
     for path in paths:
         data = json.loads(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -30,7 +31,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def resolve_dtype(dtype: str, device: str):  # returns a torch.dtype
+def resolve_dtype(dtype: str, device: str) -> Any:  # a torch.dtype
     """``"auto"`` -> bfloat16 on a GPU (upstream's choice), float32 on CPU; else bf16, fp16 or fp32."""
     import torch
 
@@ -99,7 +100,9 @@ class TransformersRunner:
             tokenizer.pad_token = tokenizer.eos_token
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        model = AutoModelForImageTextToText.from_pretrained(folder, local_files_only=True, dtype=self.dtype)
+        model: Any = AutoModelForImageTextToText.from_pretrained(
+            folder, local_files_only=True, dtype=self.dtype
+        )
         self.model = model.to(self.device).eval()
         self.processor = processor
         self.tokenizer = tokenizer
@@ -121,7 +124,7 @@ class TransformersRunner:
         conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
-    def _encode(self, texts: list[str], images: list[Image.Image]):  # -> BatchFeature
+    def _encode(self, texts: list[str], images: list[Image.Image]) -> Any:  # a BatchFeature
         """Processor inputs; images as a flat list (one per prompt) or, for processors that want it
         (Idefics-style), one list per prompt. The working layout is remembered."""
         layouts = [self._layout] if self._layout else ["flat", "nested"]
