@@ -131,7 +131,7 @@ def test_rows_in_batches_equal_rows_one_by_one(pairs: Path, monkeypatch: pytest.
 
 def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_path: Path) -> None:
     clean = tmp_path / "clean"
-    build_dataset(pairs, clean, _config(), progress=False)
+    build_dataset(pairs, clean, _config(nlp="regex"), progress=False)
     killed = tmp_path / "killed"
     script = textwrap.dedent(
         f"""
@@ -145,7 +145,7 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
             return real(self, pairs)
         SampleMaker.rows = rows
         build_dataset({str(pairs)!r}, {str(killed)!r},
-                      BuildConfig(shard_size=8, censor=("forbiddenword",)), progress=False)
+                      BuildConfig(shard_size=8, censor=("forbiddenword",), nlp="regex"), progress=False)
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
@@ -155,7 +155,7 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
     assert list(staged.glob(".*.tmp-*"))  # the half-written shard
     assert not (killed / "manifest.json").exists() and not (killed / "data").exists()
     first = {p.name: p.stat().st_mtime_ns for p in staged.glob("*.parquet")}
-    m = build_dataset(pairs, killed, _config(), resume=True, progress=False)
+    m = build_dataset(pairs, killed, _config(nlp="regex"), resume=True, progress=False)
     assert m["complete"] and not (killed / "_state").exists()
     assert all((killed / "data" / n).stat().st_mtime_ns == t for n, t in first.items())  # kept, not rebuilt
     assert not list((killed / "data").glob(".*.tmp-*"))
@@ -167,8 +167,9 @@ def test_resume_after_a_killed_build_gives_the_same_dataset(pairs: Path, tmp_pat
 
 
 def test_two_workers_give_the_same_shards(pairs: Path, tmp_path: Path) -> None:
-    one = build_dataset(pairs, tmp_path / "one", _config(difficulty="hard"), progress=False)
-    two = build_dataset(pairs, tmp_path / "two", _config(difficulty="hard"), workers=2, progress=False)
+    config = _config(difficulty="hard", nlp="regex")  # spawned workers skip spaCy's 5 CPU-s import
+    one = build_dataset(pairs, tmp_path / "one", config, progress=False)
+    two = build_dataset(pairs, tmp_path / "two", config, workers=2, progress=False)
     assert [s["sha256"] for s in one["shards"]] == [s["sha256"] for s in two["shards"]]
     assert one["dropped"] == two["dropped"]
 

@@ -30,7 +30,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 def _build(pairs: Path, out: Path, *extra: str) -> int:
     return main(["build", "--input", str(pairs), "--out", str(out), "--lang", "en", "--difficulty", "easy",
-                 "--seed", "0", "--shard-size", "2", "--no-progress", *extra])  # fmt: skip
+                 "--seed", "0", "--nlp", "regex", "--shard-size", "2", "--no-progress", *extra])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_overwrite_builds_beside_and_swaps_at_the_end(pairs: Path, finished: Pat
             return real(self, pairs)
         SampleMaker.rows = rows
         main(["build", "--input", {str(pairs)!r}, "--out", {str(out)!r}, "--seed", "5", "--shard-size", "2",
-              "--overwrite", "--no-progress"])
+              "--nlp", "regex", "--overwrite", "--no-progress"])
         """
     )
     assert subprocess.run([sys.executable, "-c", script], timeout=120).returncode == 9

@@ -45,7 +45,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
         if __name__ == "__main__":
             from vcr_wiki.cli import main
             main(["build", "--input", {str(pairs)!r}, "--out", {str(out)!r}, "--shard-size", "2",
-                  "--workers", "2", "--no-progress"])
+                  "--workers", "2", "--nlp", "regex", "--no-progress"])
         """
     )
     (tmp_path / "run.py").write_text(script)
