@@ -32,6 +32,7 @@ CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 # What the shared venv holds beside umbrella[all] and every sibling's test extra.
 SHARED_TOOLS = ("mypy>=1.11", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26")
 SHARED_VENV = ROOT / ".nox" / "shared"
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about MkDocs 2.0
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests", "scaleout", "integration", "typecheck", "docs", "build"]
@@ -227,7 +228,8 @@ def typecheck(session: nox.Session) -> None:
 @with_cpu_time
 def docs(session: nox.Session) -> None:
     """The MkDocs site (one section per package) built offline with --strict into site/."""
-    run_shared(session, "mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), *session.posargs)
+    site = str(ROOT / "site")
+    run_shared(session, "mkdocs", "build", "--strict", "--site-dir", site, *session.posargs, env=QUIET_MKDOCS)
 
 
 @nox.session(venv_backend="uv", default=False)

@@ -49,3 +49,12 @@ def test_get_component_by_either_name_and_bad_name() -> None:
     assert get_component("rice_n") is get_component("rice-n")
     with pytest.raises(ValueError, match="'rice'"):
         get_component("rice")
+
+
+def test_all_names_every_component_module() -> None:
+    from umbrella.components import BY_MODULE
+
+    assert set(BY_MODULE) <= set(umbrella.__all__)
+    assert sorted(umbrella.__all__) == sorted(
+        {"COMPONENTS", "Component", "__version__", "get_component", *BY_MODULE}
+    )
