@@ -30,7 +30,7 @@ COMPONENTS = PACKAGES[:-1]
 MODULES = {p: p.replace("-", "_") for p in PACKAGES}
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 # What the shared venv holds beside umbrella[all] and every sibling's test extra.
-SHARED_TOOLS = ("mypy>=1.11", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26")
+SHARED_TOOLS = ("mypy>=1.11", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "uv")
 SHARED_VENV = ROOT / ".nox" / "shared"
 QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about MkDocs 2.0
 
