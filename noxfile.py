@@ -157,6 +157,17 @@ def fail_on_skips(session: nox.Session, report: Path) -> None:
         session.error(f"{len(skipped)} scale-out tests skipped: {', '.join(skipped)}")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def shared_venv(session: nox.Session) -> Path:
     """The venv of integration, typecheck and docs: umbrella[all], every sibling's test extra, the tools.
 
@@ -164,8 +175,11 @@ def shared_venv(session: nox.Session) -> Path:
     pip where uv is absent; the packages are installed from their local paths, not editable.
     """
     stamp = SHARED_VENV / "nox-process"
-    if stamp.is_file() and stamp.read_text() == str(os.getpid()):
+    owner = stamp.read_text() if stamp.is_file() else ""
+    if owner == str(os.getpid()):
         return SHARED_VENV
+    if owner.isdigit() and process_alive(int(owner)):
+        session.error(f"{SHARED_VENV} is in use by another nox (process {owner}); run one nox at a time here")
     shutil.rmtree(SHARED_VENV, ignore_errors=True)
     python = str(SHARED_VENV / "bin" / "python")
     wanted = [local("umbrella", "all"), *(local(p, "test") for p in COMPONENTS), *SHARED_TOOLS, *CONSTRAINTS]
