@@ -1,8 +1,9 @@
-"""Sessions of the monorepo: lint, tests (one isolated venv per package), integration, build, demo, bench.
+"""Sessions of the monorepo: lint, tests (one isolated venv per package), integration, typecheck, docs, build.
 
-``nox`` runs lint, tests, scaleout, integration and build. ``nox -t rice-n`` runs one package's tests.
-uv is the venv backend where present (virtualenv otherwise). torch is pinned by constraints.txt to
-the CPU build found through pip's find-links, so no session ever pulls a CUDA build.
+``nox`` runs lint, tests, scaleout, integration, typecheck, docs and build. ``nox -t rice-n`` runs one
+package's tests. uv is the venv backend where present (virtualenv otherwise). torch is pinned by
+constraints.txt to the CPU build found through pip's find-links, so no session ever pulls a CUDA build.
+integration, typecheck and docs share one venv (``.nox/shared``), built once per ``nox`` invocation.
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).parent
 PACKAGES = ["sparse-drl", "stable-grad-rl", "rice-n", "map-merge", "vcr-wiki", "umbrella"]
 COMPONENTS = PACKAGES[:-1]
 MODULES = {p: p.replace("-", "_") for p in PACKAGES}
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+# What the shared venv holds beside umbrella[all] and every sibling's test extra.
+SHARED_TOOLS = ("mypy>=1.11", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "uv")
+SHARED_VENV = ROOT / ".nox" / "shared"
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about MkDocs 2.0
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests", "scaleout", "integration", "build"]
+nox.options.sessions = ["lint", "tests", "scaleout", "integration", "typecheck", "docs", "build"]
 nox.options.reuse_existing_virtualenvs = False
 
 
@@ -49,9 +55,11 @@ def pip_find_links() -> str:
 
 if "UV_FIND_LINKS" not in os.environ and (links := pip_find_links()):
     os.environ["UV_FIND_LINKS"] = links
-# Byte-compile at install time: where PYTHONDONTWRITEBYTECODE is set (as on CI here), every fresh
-# process would otherwise recompile torch from source, about 9 CPU-s each.
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+# Byte-code is written lazily, by the first process that imports a module: compiling every installed
+# file at install time (UV_COMPILE_BYTECODE) cost about 29 CPU-s per venv holding torch, while lazy
+# writing costs about 3 CPU-s for the modules a test run really imports. PYTHONDONTWRITEBYTECODE (set on
+# CI here) would make every fresh process recompile torch from source, so the sessions drop it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -86,12 +94,16 @@ def install_everything(session: nox.Session, *more: str) -> None:
 @nox.session
 @with_cpu_time
 def lint(session: nox.Session) -> None:
-    """ruff check and format check; import-linter contracts between the packages."""
-    session.install("ruff")
+    """ruff check and format check; import-linter contracts between the packages.
+
+    import-linter reads the sources only, so its venv holds import-linter alone and finds the packages
+    through PYTHONPATH (no torch, no installs of the packages themselves).
+    """
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    install_everything(session, "import-linter")
-    session.run("lint-imports", "--no-cache", str(ROOT / "pyproject.toml"))
+    sources = os.pathsep.join(str(ROOT / "packages" / p / "src") for p in PACKAGES)
+    session.run("lint-imports", "--no-cache", str(ROOT / "pyproject.toml"), env={"PYTHONPATH": sources})
 
 
 @nox.session
@@ -145,12 +157,114 @@ def fail_on_skips(session: nox.Session, report: Path) -> None:
         session.error(f"{len(skipped)} scale-out tests skipped: {', '.join(skipped)}")
 
 
-@nox.session
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shared_venv(session: nox.Session) -> Path:
+    """The venv of integration, typecheck and docs: umbrella[all], every sibling's test extra, the tools.
+
+    Built once per ``nox`` invocation (a stamp holds the id of the nox process) with uv, or venv and
+    pip where uv is absent; the packages are installed from their local paths, not editable.
+    """
+    stamp = SHARED_VENV / "nox-process"
+    owner = stamp.read_text() if stamp.is_file() else ""
+    if owner == str(os.getpid()):
+        return SHARED_VENV
+    if owner.isdigit() and process_alive(int(owner)):
+        session.error(f"{SHARED_VENV} is in use by another nox (process {owner}); run one nox at a time here")
+    shutil.rmtree(SHARED_VENV, ignore_errors=True)
+    python = str(SHARED_VENV / "bin" / "python")
+    wanted = [local("umbrella", "all"), *(local(p, "test") for p in COMPONENTS), *SHARED_TOOLS, *CONSTRAINTS]
+    if uv := shutil.which("uv"):
+        session.run(uv, "venv", "--quiet", "--python", sys.executable, str(SHARED_VENV), external=True)
+        session.run(uv, "pip", "install", "--quiet", "--python", python, *wanted, external=True)
+    else:
+        session.run(sys.executable, "-m", "venv", str(SHARED_VENV), external=True)
+        session.run(python, "-m", "pip", "install", "--quiet", *wanted, external=True)
+    stamp.write_text(str(os.getpid()))
+    return SHARED_VENV
+
+
+def run_shared(session: nox.Session, command: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """Run a command of the shared venv (its bin folder first on PATH)."""
+    venv = shared_venv(session)
+    bin_folder = venv / "bin"
+    path = f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}"
+    session.run(
+        str(bin_folder / command),
+        *args,
+        external=True,
+        env={"PATH": path, "VIRTUAL_ENV": str(venv), **(env or {})},
+    )
+
+
+@nox.session(venv_backend="none")
 @with_cpu_time
 def integration(session: nox.Session) -> None:
     """umbrella[all] with every sibling from local paths; runs the cross-package tests in tests/."""
-    install_everything(session)
-    session.run("pytest", str(ROOT / "tests"), *session.posargs)
+    run_shared(session, "pytest", str(ROOT / "tests"), *session.posargs)
+
+
+@nox.session(venv_backend="none")
+@with_cpu_time
+def typecheck(session: nox.Session) -> None:
+    """mypy over each package's src (one run each), then each downstream script of tests/typecheck/.
+
+    The downstream scripts use each README's quickstart and are checked against the installed
+    packages (their py.typed), as a project that depends on them would be. One mypy cache serves all
+    runs, so torch's stubs are analysed once.
+    """
+    cache = ["--cache-dir", str(Path(session.create_tmp()) / "mypy-cache")]
+    failed = []
+    for package in PACKAGES:
+        try:
+            run_shared(session, "mypy", *cache, str(ROOT / "packages" / package / "src"))
+        except CommandFailed:
+            failed.append(package)
+    scripts = sorted(str(p) for p in (ROOT / "tests" / "typecheck").glob("*.py"))
+    try:
+        run_shared(session, "mypy", *cache, *scripts)
+    except CommandFailed:
+        failed.append("tests/typecheck")
+    if failed:
+        session.error(f"mypy found errors in: {', '.join(failed)}")
+
+
+@nox.session(venv_backend="none")
+@with_cpu_time
+def docs(session: nox.Session) -> None:
+    """The MkDocs site (one section per package) built offline with --strict into site/."""
+    site = str(ROOT / "site")
+    run_shared(session, "mkdocs", "build", "--strict", "--site-dir", site, *session.posargs, env=QUIET_MKDOCS)
+
+
+@nox.session(venv_backend="uv", default=False)
+@nox.parametrize("package", [nox.param(p, id=p) for p in COMPONENTS])
+@with_cpu_time
+def lowest(session: nox.Session, package: str) -> None:
+    """One package with its lowest declared direct dependencies (torch stays at this machine's wheel)."""
+    session.install(
+        "--resolution",
+        "lowest-direct",
+        local(package, "test"),
+        *CONSTRAINTS,
+    )
+    session.run(
+        "pytest",
+        "-m",
+        "not scaleout",
+        "--ignore-glob=*_scaleout*.py",
+        str(ROOT / "packages" / package / "tests"),
+        *session.posargs,
+    )
 
 
 def check_metadata(dist_file: Path, package: str, version: str) -> None:

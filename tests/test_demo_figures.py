@@ -1,7 +1,9 @@
-"""`umbrella demo` runs every component, and each README's demo figures are what the demo prints.
+"""Installed exactly as umbrella's README says, `umbrella demo` runs every component, and each README's
+demo figures are what the demo prints.
 
-Each package README holds, right after a line ``<!-- demo-figures -->``, a fenced json block equal to
-the ``figures`` of the demo's ``demo.json`` for ``--seed 0``.
+The venv holds only what umbrella's install block installs (no test extras, which could hide a missing
+dependency of a demo). Each package README holds, right after a line ``<!-- demo-figures -->``, a fenced
+json block equal to the ``figures`` of the demo's ``demo.json`` for ``--seed 0``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from readme_blocks import ALL_BLOCKS, readme_id
+from venvs import install_block, pip_installs, venv_environment
 
 from umbrella.components import COMPONENTS
 
@@ -29,13 +32,23 @@ def readme_figures(dist: str) -> dict:
     return json.loads(match.group("body"))
 
 
+def umbrella_install_block():
+    """The install block of packages/umbrella/README.md."""
+    blocks = [b for b in ALL_BLOCKS if readme_id(b.readme) == "umbrella" and pip_installs(b)]
+    assert len(blocks) == 1, "packages/umbrella/README.md must have exactly one install block"
+    return blocks[0]
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """One ``umbrella demo --out DIR`` of the checked components (seed 0)."""
-    out = tmp_path_factory.mktemp("umbrella-demo")
-    only = [c.dist for c in CHECKED]
-    command = [sys.executable, "-m", "umbrella", "demo", "--out", str(out), "--seed", "0"]
-    completed = subprocess.run([*command, "--only", *only], capture_output=True, text=True, check=False)
+    """``umbrella demo --out DIR --seed 0`` in a fresh venv installed by umbrella's README block."""
+    venv = tmp_path_factory.mktemp("umbrella-readme") / "venv"
+    install_block(umbrella_install_block(), venv)
+    out = tmp_path_factory.mktemp("umbrella-demo") / "out"
+    command = ["umbrella", "demo", "--out", str(out), "--seed", "0"]
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=venv_environment(venv)
+    )
     return completed, out
 
 

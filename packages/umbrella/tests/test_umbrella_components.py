@@ -14,7 +14,7 @@ from umbrella.components import COMPONENTS, get_component
 def parse_requirement(requirement: str) -> tuple[str, frozenset[str], str]:
     """(name, set of version specifiers, extra) of a requirement string from the metadata."""
     spec, _, marker = requirement.partition(";")
-    name, versions = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", spec.strip()).groups()
+    name, versions = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?\s*(.*)", spec.strip()).groups()
     extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
     return (
         name,
@@ -33,6 +33,13 @@ def test_five_components_with_compatible_extras() -> None:
     assert not [r for r in requirements if not r[2]], "umbrella must have no core dependency"
 
 
+def test_map_merge_extras_bring_its_demo_extra() -> None:
+    """map-merge's demo needs scikit-learn: umbrella[all] and umbrella[map-merge] ask for map-merge[demo]."""
+    lines = [r.replace(" ", "").replace("'", '"') for r in importlib.metadata.requires("umbrella") or []]
+    for extra in ("all", "map-merge"):
+        assert any(r.startswith("map-merge[demo]") and f'extra=="{extra}"' in r for r in lines), extra
+
+
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.dist)
 def test_missing_component_names_its_install_line(component) -> None:
     assert component.installed_version() is None
@@ -49,3 +56,12 @@ def test_get_component_by_either_name_and_bad_name() -> None:
     assert get_component("rice_n") is get_component("rice-n")
     with pytest.raises(ValueError, match="'rice'"):
         get_component("rice")
+
+
+def test_all_names_every_component_module() -> None:
+    from umbrella.components import BY_MODULE
+
+    assert set(BY_MODULE) <= set(umbrella.__all__)
+    assert sorted(umbrella.__all__) == sorted(
+        {"COMPONENTS", "Component", "__version__", "get_component", *BY_MODULE}
+    )

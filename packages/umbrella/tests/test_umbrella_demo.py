@@ -16,6 +16,7 @@ import pytest
 from umbrella.cli import main
 from umbrella.components import Component
 from umbrella.demo import run_component_demo, summary_table
+from umbrella.outdir import claim
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,19 @@ def fake_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_outcome_classification(fake_component, tmp_path: Path, kind: str, status: str, figure: str) -> None:
     outcome = run_component_demo(fake_component(kind), tmp_path / "out", seed=0, timeout=60)
     assert (outcome.status, outcome.key_figure) == (status, figure)
-    assert (tmp_path / "out" / f"fake-{kind}").is_dir()
+    # only a finished demo becomes out/<component>; a failed one leaves no staging folder behind
+    assert (tmp_path / "out" / f"fake-{kind}").is_dir() == (status == "ok")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ([f"fake-{kind}"] if status == "ok" else [])
+
+
+def test_a_failed_rerun_keeps_the_earlier_result(fake_component, tmp_path: Path) -> None:
+    ok = fake_component("ok")
+    run_component_demo(ok, tmp_path, 0, 60)
+    before = (tmp_path / "fake-ok" / "demo.json").read_bytes()
+    failing = InstalledFake(ok.dist, fake_component("failed").module, "a fake")
+    assert run_component_demo(failing, tmp_path, 0, 60).status == "failed"
+    assert (tmp_path / "fake-ok" / "demo.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_summary_table_has_one_row_per_component(fake_component, tmp_path: Path) -> None:
@@ -107,19 +120,94 @@ def test_parallel_demos_keep_table_order(fake_component, tmp_path: Path, monkeyp
     assert [o.status for o in outcomes] == ["ok", "failed", "missing"]
 
 
-@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--timeout", "-1"], ["--out", "file/inside"]])
-def test_bad_demo_arguments_exit_2_and_create_nothing(tmp_path: Path, monkeypatch, argv, capsys) -> None:
+BAD_ARGUMENTS = [
+    (["--jobs", "0"], "--jobs"),
+    (["--jobs", "two"], "two"),
+    (["--timeout", "-1"], "-1"),
+    (["--timeout", "0"], "'0'"),
+    (["--timeout", "nan"], "nan"),
+    (["--timeout", "inf"], "inf"),
+    (["--timeout=-inf"], "-inf"),
+    (["--timeout", "1e300"], "1e300"),
+    (["--timeout", "soon"], "soon"),
+    (["--seed", "-1"], "-1"),
+    (["--seed", "4294967296"], "4294967296"),
+    (["--out", "file/inside"], "file"),
+    (["--out", "mine"], "mine"),  # a user's folder: not empty, no umbrella marker
+    (["--out", "other-marker"], "other-marker"),  # another package's run folder
+    (["--out", "bad\0name"], "NUL"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"), BAD_ARGUMENTS, ids=lambda v: " ".join(v) if isinstance(v, list) else ""
+)
+def test_bad_demo_arguments_exit_2_with_one_line_and_touch_nothing(
+    tmp_path: Path, monkeypatch, argv: list[str], named: str, capsys
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "file").write_text("a file, not a folder")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text('{"mine": true}')
+    (tmp_path / "other-marker").mkdir()
+    (tmp_path / "other-marker" / ".umbrella-run.json").write_text('{"package": "rice-n", "kind": "train"}')
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", *argv])
     assert exit_info.value.code == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) <= 3  # argparse's usage + one error line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert named in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "mine", "other-marker"]
+
+
+def test_demo_twice_into_one_out_replaces_each_result(fake_component, tmp_path: Path, monkeypatch) -> None:
+    from umbrella import demo as demo_module
+
+    monkeypatch.setattr(demo_module, "COMPONENTS", (fake_component("ok"),))
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out), "--jobs", "1"]) == 0
+    first = (out / "fake-ok" / "demo.json").stat().st_ino
+    marker = json.loads((out / ".umbrella-run.json").read_text())
+    assert (marker["package"], marker["kind"]) == ("umbrella", "demo")
+    assert main(["demo", "--out", str(out), "--jobs", "1"]) == 0
+    assert (out / "fake-ok" / "demo.json").stat().st_ino != first  # a new result, swapped in
+    assert sorted(p.name for p in out.iterdir()) == [".umbrella-run.json", "fake-ok", "summary.json"]
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_rerun_removes_what_a_killed_demo_left(fake_component, tmp_path: Path, monkeypatch) -> None:
+    from umbrella import demo as demo_module
+
+    monkeypatch.setattr(demo_module, "COMPONENTS", (fake_component("ok"),))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".umbrella-run.json").write_text('{"package": "umbrella", "kind": "demo", "version": "0.1.0"}')
+    pid = dead_pid()
+    for leftover in (f".stable-grad-rl.tmp-{pid}", f".rice-n.old-{pid}"):
+        (out / leftover).mkdir()
+        (out / leftover / "config.json").write_text("{}")
+    (out / f".summary.json.tmp-{pid}").write_text("{")
+    (out / "stable-grad-rl").mkdir()  # an earlier finished result of a component not run now: kept
+    assert main(["demo", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".umbrella-run.json",
+        "fake-ok",
+        "stable-grad-rl",
+        "summary.json",
+    ]
 
 
 def test_demo_with_nothing_installed_reports_and_succeeds(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / ".umbrella-run.json").is_file()
     printed = capsys.readouterr().out
     assert printed.count("not installed") == 5
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -155,7 +243,8 @@ def test_a_demo_dies_with_a_killed_umbrella(fake_component, tmp_path: Path) -> N
         "run_component_demo(fake, pathlib.Path(sys.argv[1]), 0, 60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "out")])
-    pid_file = tmp_path / "out" / component.dist / "pid"
+    staging = tmp_path / "out" / f".{component.dist}.tmp-{parent.pid}"
+    pid_file = staging / "pid"
     deadline = time.time() + 60
     while time.time() < deadline and not (pid_file.exists() and pid_file.read_text()):
         time.sleep(0.1)
@@ -167,3 +256,6 @@ def test_a_demo_dies_with_a_killed_umbrella(fake_component, tmp_path: Path) -> N
     while time.time() < deadline and alive(demo_pid):
         time.sleep(0.1)
     assert not alive(demo_pid), "the demo outlived a killed umbrella by more than 5 s"
+    assert not (tmp_path / "out" / component.dist).exists()  # the killed demo never became a result
+    claim(tmp_path / "out")  # what a rerun does first
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".umbrella-run.json"]

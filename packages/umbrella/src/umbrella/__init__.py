@@ -9,7 +9,17 @@ from umbrella.components import BY_MODULE, COMPONENTS, Component, get_component
 
 __version__ = "0.1.0"
 
-__all__ = ["COMPONENTS", "Component", "__version__", "get_component", *BY_MODULE]
+__all__ = [
+    "COMPONENTS",
+    "Component",
+    "__version__",
+    "get_component",
+    "map_merge",
+    "rice_n",
+    "sparse_drl",
+    "stable_grad_rl",
+    "vcr_wiki",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

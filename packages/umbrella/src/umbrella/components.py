@@ -34,6 +34,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("map-merge", "map_merge", "model merging with an amortized Pareto front"),
     Component("vcr-wiki", "vcr_wiki", "Visual Caption Restoration dataset builder and evaluation"),
 )
+"""The five research packages, in the order ``umbrella info`` and ``umbrella demo`` list them."""
 
 BY_MODULE: dict[str, Component] = {c.module: c for c in COMPONENTS}
 BY_DIST: dict[str, Component] = {c.dist: c for c in COMPONENTS}

@@ -5,6 +5,9 @@ under ``DIR``, including ``DIR/demo.json`` whose ``key_figure`` entry is one sho
 example ``"IGD 0.031"``) and whose ``figures`` entry holds its headline numbers. It prints a line per
 stage as it runs; umbrella streams those lines, prefixed with the component's name. Exit code 0 means
 success, 3 means "not built yet"; anything else is a failure.
+
+Each demo runs in an empty staging folder of its own and replaces ``OUT/<component>`` only when it
+succeeded, so a rerun into the same ``--out`` never hands a component a folder it would refuse.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from umbrella.components import COMPONENTS, Component
+from umbrella.outdir import staging_folder, swap_in
 
 NOT_BUILT_EXIT_CODE = 3
 KEY_FIGURE_WIDTH = 40
@@ -74,11 +79,31 @@ def run_component_demo(
     timeout: float,
     echo: Callable[[str], None] = print,
 ) -> DemoOutcome:
-    """Run one component's demo in a subprocess, stream its lines, and classify the result."""
+    """Run one component's demo in a subprocess, stream its lines, and classify the result.
+
+    The demo writes into a fresh staging folder that becomes ``out/<component>`` once the demo exits
+    0; after a failure the staging folder is removed and an earlier result stays as it was.
+    """
     if component.installed_version() is None:
         return DemoOutcome(component.dist, "not installed", component.install_line, 0.0)
-    target = out / component.dist
-    target.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    target = staging_folder(out, component.dist)
+    try:
+        return run_in_folder(component, target, out, seed, timeout, echo)
+    finally:
+        if target.is_dir():
+            shutil.rmtree(target)
+
+
+def run_in_folder(
+    component: Component,
+    target: Path,
+    out: Path,
+    seed: int,
+    timeout: float,
+    echo: Callable[[str], None],
+) -> DemoOutcome:
+    """Run the demo into ``target``; on success swap it in as ``out/<component>``."""
     command = [sys.executable, "-m", component.module, "demo", "--out", str(target), "--seed", str(seed)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
@@ -116,6 +141,7 @@ def run_component_demo(
     if process.returncode != 0:
         return DemoOutcome(component.dist, "failed", f"exit code {process.returncode}", seconds, cpu)
     key_figure, figures = read_demo_json(target / "demo.json")
+    swap_in(target, out, component.dist)
     return DemoOutcome(component.dist, "ok", key_figure, seconds, cpu, figures)
 
 
