@@ -105,9 +105,12 @@ def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) 
     import stable_grad_rl.demo as demo
 
     monkeypatch.setattr(demo, "DEMO_TASK", dict(TINY_TASK))
+    monkeypatch.setattr(demo, "DEMO_LAYERS", 6)
     assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0
     stdout = capsys.readouterr().out
-    assert "[1/4] training plain" in stdout and "[2/4] training ln_only" in stdout and "[4/4]" in stdout
+    assert (
+        "[1/4] training plain (L6 W64" in stdout and "[2/4] training ln_only" in stdout and "[4/4]" in stdout
+    )
     result = json.loads((tmp_path / "demo.json").read_text())
     assert result["key_figure"].startswith("shifted: plain") and " LN " in result["key_figure"]
     assert len(result["key_figure"]) <= 40

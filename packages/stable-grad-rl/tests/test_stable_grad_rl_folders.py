@@ -152,6 +152,7 @@ def test_demo_reruns_into_a_folder_left_by_a_killed_demo(
 
     monkeypatch.setattr(demo, "DEMO_TASK", {"n_phases": 2, "steps_per_phase": 10, "n_samples": 64,
                                             "batch_size": 32, "log_every": 5})  # fmt: skip
+    monkeypatch.setattr(demo, "DEMO_LAYERS", 4)
     out = tmp_path / "demo"
     out.mkdir()
     (out / MARKER).write_text(json.dumps({"package": "stable-grad-rl", "kind": "demo", "version": "0"}))

@@ -51,8 +51,8 @@ def _phase_end(run: Path, phase: int) -> dict[str, Any]:
 def run_demo(
     out: str | Path,
     seed: int = 0,
-    layers: int = DEMO_LAYERS,
-    width: int = DEMO_WIDTH,
+    layers: int | None = None,
+    width: int | None = None,
     task: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train the plain, the LayerNorm-only and the multi-skip+LN network on the label-shift task; return
@@ -60,11 +60,13 @@ def run_demo(
 
     Prints one progress line per stage. ``out`` must be empty, missing or a previous demo's folder (its
     marker: its runs are replaced, also those of a killed demo). ``task`` overrides fields of
-    :data:`DEMO_TASK`. ``figures`` holds, per network,
+    :data:`DEMO_TASK` (``layers`` / ``width``: :data:`DEMO_LAYERS` / :data:`DEMO_WIDTH`). ``figures`` holds, per network,
     the accuracy on the first phase and the mean over the phases after a label shift (rounded to two
     significant digits), and the dead-unit fraction and srank of the features at the end.
     """
     out = Path(out)
+    layers = DEMO_LAYERS if layers is None else layers
+    width = DEMO_WIDTH if width is None else width
     previous = check_folder(out, DEMO_KIND, overwrite=True)  # an earlier (or killed) demo is replaced
     write_marker(out, DEMO_KIND)
     task = {**DEMO_TASK, **(task or {})}
