@@ -94,6 +94,12 @@ def test_sweep_in_processes_and_plot(tmp_path: Path) -> None:
         == 0
     )
     assert (tmp_path / "p" / "table.json").exists()
+    plot_again = ["plot", "--sweep", str(tmp_path / "sweep"), "--out"]
+    assert main([*plot_again, str(tmp_path / "p")]) == 0  # its own earlier plot folder: replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "table.json").write_text("{}")
+    assert main([*plot_again, str(tmp_path / "mine")]) == 2  # a user's folder: refused, untouched
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["table.json"]
     assert {p.name for p in (tmp_path / "p").glob("*.png")} == {
         "final_accuracy_vs_depth.png",
         "grad_first_last_ratio_vs_depth.png",

@@ -245,6 +245,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The marker kind of a ``plot`` output folder.
+PLOT_KIND = "plot"
 #: The marker kind of the parent folder of a multi-seed ``train`` (one run folder per seed inside).
 SEEDS_KIND = "train-seeds"
 
@@ -279,6 +281,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     if not args.sweep and not args.runs:
         raise ValueError("plot needs --sweep DIR and/or --runs DIR ...")
     out = Path(args.out)
+    check_folder(out, PLOT_KIND, overwrite=True)  # an earlier plot folder's figures are replaced
+    write_marker(out, PLOT_KIND)
     if args.sweep:
         results = collect_results(args.sweep)
         if not results:

@@ -1,6 +1,6 @@
 """Which folders a command may write: the ownership marker, refusal of foreign folders, staging.
 
-Every command that writes an ``--out`` folder (``train``, ``sweep``, ``demo``) first writes the marker
+Every command that writes an ``--out`` folder (``train``, ``sweep``, ``demo``, ``plot``) first writes the marker
 ``OUT/.stable-grad-rl-run.json`` (``{"package", "kind", "version"}``). A folder is recognised as this
 package's only by that marker, never by file names a user might also use. ``--overwrite`` builds the new
 result in a staging folder beside ``OUT`` (``.OUT.staging-<pid>``, with its own marker) and swaps it in
@@ -23,7 +23,9 @@ from stable_grad_rl.atomic import atomic_write_json
 PACKAGE = "stable-grad-rl"
 MARKER = f".{PACKAGE}-run.json"
 #: How refusals name a folder's kind ("holds a stable-grad-rl run").
-KIND_WORDS = {"train": "run", "sweep": "sweep", "demo": "demo", "train-seeds": "multi-seed run"}
+KIND_WORDS = {
+    "train": "run", "sweep": "sweep", "demo": "demo", "plot": "plot folder", "train-seeds": "multi-seed run",
+}  # fmt: skip
 
 
 def check_out_path(out: Path, flag: str = "--out") -> None:
