@@ -253,13 +253,19 @@ def run_sweep_ray(
     out = Path(out).resolve()
     check_sweep(config, out, resume=resume, overwrite=overwrite)
     if not ray.is_initialized():
-        if resolved:
-            host = split_address(resolved)[0]
-            local = is_loopback(host) and not resolved.startswith("ray://")
-            loopback = {"_node_ip_address": "127.0.0.1"} if local else {}
-            ray.init(address=resolved, log_to_driver=False, **loopback)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+        try:
+            if resolved:
+                host = split_address(resolved)[0]
+                local = is_loopback(host) and not resolved.startswith("ray://")
+                loopback = {"_node_ip_address": "127.0.0.1"} if local else {}
+                ray.init(address=resolved, log_to_driver=False, **loopback)
+            else:
+                ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+        except (ConnectionError, OSError, RuntimeError, ValueError) as err:  # nothing written yet
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
+            raise ValueError(
+                f"--address {address or '(local instance)'}: Ray did not start: {first}"
+            ) from err
     runs, work = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
     jobs = {name: cfg.to_dict() for name, cfg in runs}
     out_str = str(work)
