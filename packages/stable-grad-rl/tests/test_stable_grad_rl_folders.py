@@ -111,8 +111,10 @@ def test_bad_ray_address_fails_fast_and_touches_nothing(
 ) -> None:
     monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "no-ray"))  # no Ray instance "on this machine"
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    old = tmp_path / "old"
-    assert main([*GRID, "--out", str(old)]) == 0
+    old = tmp_path / "old"  # an earlier sweep (its marker and result files)
+    old.mkdir()
+    (old / MARKER).write_text(json.dumps({"package": "stable-grad-rl", "kind": "sweep", "version": "0.1.0"}))
+    (old / "results.json").write_text("[]")
     before = snapshot(old)
     for out, flag in ((tmp_path / "new", []), (old, ["--overwrite"])):
         start = time.monotonic()
