@@ -94,6 +94,12 @@ def test_sweep_in_processes_and_plot(tmp_path: Path) -> None:
         == 0
     )
     assert (tmp_path / "p" / "table.json").exists()
+    plot_again = ["plot", "--sweep", str(tmp_path / "sweep"), "--out"]
+    assert main([*plot_again, str(tmp_path / "p")]) == 0  # its own earlier plot folder: replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "table.json").write_text("{}")
+    assert main([*plot_again, str(tmp_path / "mine")]) == 2  # a user's folder: refused, untouched
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["table.json"]
     assert {p.name for p in (tmp_path / "p").glob("*.png")} == {
         "final_accuracy_vs_depth.png",
         "grad_first_last_ratio_vs_depth.png",
@@ -105,13 +111,17 @@ def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) 
     import stable_grad_rl.demo as demo
 
     monkeypatch.setattr(demo, "DEMO_TASK", dict(TINY_TASK))
+    monkeypatch.setattr(demo, "DEMO_LAYERS", 6)
     assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0
     stdout = capsys.readouterr().out
-    assert "[1/3] training plain" in stdout and "[3/3]" in stdout
+    assert (
+        "[1/4] training plain (L6 W64" in stdout and "[2/4] training ln_only" in stdout and "[4/4]" in stdout
+    )
     result = json.loads((tmp_path / "demo.json").read_text())
-    assert result["key_figure"].startswith("after shifts: plain") and len(result["key_figure"]) <= 40
+    assert result["key_figure"].startswith("shifted: plain") and " LN " in result["key_figure"]
+    assert len(result["key_figure"]) <= 40
     assert all(isinstance(v, (int, float)) for v in result["figures"].values())
-    assert len(result["heatmaps"]) == 2
+    assert len(result["heatmaps"]) == 3
     assert main(["demo", "--out", str(tmp_path), "--seed", "0"]) == 0  # a previous demo is replaced
     assert json.loads((tmp_path / "demo.json").read_text())["figures"] == result["figures"]
     (tmp_path / "other").mkdir()
@@ -124,8 +134,7 @@ def test_cli_errors(tmp_path: Path, capsys) -> None:
     assert "bogus" in capsys.readouterr().err
     assert main(["train", "--depth", "0", "--out", str(tmp_path)]) == 2
     assert "depth" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["train", "--kind", "transformer"])
+    assert main(["train", "--kind", "transformer"]) == 2
     assert main(["plot", "--out", str(tmp_path)]) == 2
     assert main(["train", "--algo", "dqn", "--preset", "atari", "--out", str(tmp_path)]) == 2
     assert main(["train", "--device", "warp-drive", "--out", str(tmp_path)]) == 2

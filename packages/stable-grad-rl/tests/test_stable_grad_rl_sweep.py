@@ -23,7 +23,7 @@ def test_sweep_folder_refused_resumed_overwritten(tmp_path: Path, capsys) -> Non
     out = tmp_path / "sweep"
     assert main([*GRID, "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "baseline_L3_W8_s0", "multiskip_L3_W8_s0", "results.json", "sweep.json"
+        ".stable-grad-rl-run.json", "baseline_L3_W8_s0", "multiskip_L3_W8_s0", "results.json", "sweep.json"
     ]  # fmt: skip
     finished = (out / "baseline_L3_W8_s0" / "summary.json").stat().st_mtime_ns
     (out / "multiskip_L3_W8_s0" / "summary.json").unlink()  # an unfinished trial
@@ -36,7 +36,10 @@ def test_sweep_folder_refused_resumed_overwritten(tmp_path: Path, capsys) -> Non
     assert main([*GRID, "--out", str(out), "--resume", "--num-seeds", "2"]) == 2  # another grid
     assert "differs" in capsys.readouterr().err
     assert main([*GRID, "--out", str(out), "--overwrite", "--interventions", "kron"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["kron_L3_W8_s0", "results.json", "sweep.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".stable-grad-rl-run.json", "kron_L3_W8_s0", "results.json", "sweep.json"
+    ]  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep"]  # the staging folder was swapped in
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x.txt").write_text("x")
     assert main([*GRID, "--out", str(tmp_path / "other"), "--overwrite"]) == 2

@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from stable_grad_rl import __version__
-from stable_grad_rl.agents import PPOConfig, PQNConfig
+from stable_grad_rl.agents import DQNConfig, PPOConfig, PQNConfig
+from stable_grad_rl.config_cli import (
+    add_field_options,
+    add_union_options,
+    collect,
+    field_types,
+    parse_sets,
+    parse_value,
+)
+from stable_grad_rl.folders import check_folder, write_marker
 from stable_grad_rl.networks import ACTIVATIONS, ENCODERS, MLP_KINDS, NetworkConfig
+from stable_grad_rl.nonstationary import NonStationaryConfig
 from stable_grad_rl.optim import OPTIMIZERS
 from stable_grad_rl.rundir import atomic_write_json, inspect_run
 from stable_grad_rl.sweep import (
@@ -24,128 +35,144 @@ from stable_grad_rl.sweep import (
 )
 from stable_grad_rl.train import ALGOS, TrainConfig, run_training
 
+ALGO_CONFIGS: dict[str, type] = {
+    "pqn": PQNConfig, "ppo": PPOConfig, "dqn": DQNConfig, "nonstationary": NonStationaryConfig,
+}  # fmt: skip
+#: TrainConfig and SweepConfig fields that the commands fill in themselves (not one option each).
+TRAIN_SKIP = ("network", "algo_config")
+SWEEP_SKIP = ("seeds", "algo_config", "base_network")
+#: NetworkConfig fields that a sweep's interventions set.
+SWEEP_NETWORK_SKIP = ("kind", "depth", "width", "layernorm")
+CHOICES: dict[str, Any] = {
+    "algo": ALGOS, "kind": MLP_KINDS, "activation": sorted(ACTIVATIONS), "encoder": ENCODERS,
+    "optimizer": OPTIMIZERS, "interventions": sorted(INTERVENTIONS),
+}  # fmt: skip
+HELPS = {
+    "algo": "agent, or the non-stationary supervised task",
+    "env": "gymnasium id (ALE/... needs [atari], MinAtar/... [minatar])",
+    "optimizer": "optimizer; None: the algorithm's baseline (RAdam for PQN/PPO, Adam otherwise)",
+    "lr": "baseline learning rate; None: the algorithm's (Kron uses lr/3)",
+    "seed": "random seed (first seed of a multi-seed run)",
+    "log_every": "log every N iterations (RL)",
+    "diag_every": "representation metrics every N iterations (RL)",
+    "checkpoint_every": "checkpoint every N iterations (>= 1)",
+    "device": "torch device, e.g. cpu, cuda or cuda:1",
+    "kind": "MLP variant",
+    "depth": "Linear layers (plain) or blocks (residual kinds)",
+    "width": "hidden width",
+    "layernorm": "LayerNorm in every hidden layer",
+    "encoder": "CNN encoder for image observations",
+    "cnn_channels": "CNN channels; empty: the encoder's default",
+    "head_std": "orthogonal init gain of the output head",
+    "activation": "hidden activation (paper: relu)",
+    "depths": "depths in plain Linear layers",
+    "widths": "widths",
+    "interventions": "interventions (see README)",
+}
 
-def _parse_sets(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        key, raw = item.split("=", 1)
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit 2), without the usage block."""
 
-def _common(p: argparse.ArgumentParser, out_default: str) -> None:
-    p.add_argument("--out", default=out_default, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed (first seed of a multi-seed run)")
+    def error(self, message: str) -> typing.NoReturn:
+        """Print ``PROG: error: MESSAGE`` as one line and exit 2."""
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def _algo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--algo", choices=ALGOS, default="pqn", help="agent, or the non-stationary supervised task"
-    )
+        "--steps", type=_positive_int, default=None,
+        help="total env steps (RL: total_timesteps) or steps per phase (nonstationary: steps_per_phase)",
+    )  # fmt: skip
     p.add_argument(
-        "--env", default="CartPole-v1", help="gymnasium id (ALE/... needs [atari], MinAtar/... [minatar])"
-    )
-    p.add_argument(
-        "--steps", type=int, default=None, help="total env steps (RL) or steps per phase (nonstationary)"
-    )
-    p.add_argument("--lr", type=float, default=None, help="baseline learning rate (Kron uses lr/3)")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override an algorithm setting"
-    )
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="set a field of the algorithm's config (parsed by its type; booleans true/false)",
+    )  # fmt: skip
     p.add_argument(
         "--preset",
         choices=("default", "atari"),
         default="default",
         help="atari: the paper's Atari settings (PQN/PPO)",
     )
+    group = p.add_argument_group(
+        "algorithm settings (fields of PQNConfig, PPOConfig, DQNConfig, NonStationaryConfig)"
+    )
+    add_union_options(group, ALGO_CONFIGS, skip=ALGO_SKIP)
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = parse_value("--steps", int, raw)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--steps must be >= 1, got {raw!r}")
+    return int(value)
 
 
 def _mode_args(p: argparse.ArgumentParser, what: str) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help=f"continue the {what} in OUT")
-    mode.add_argument("--overwrite", action="store_true", help=f"discard the {what} in OUT and start afresh")
+    mode.add_argument(
+        "--overwrite", action="store_true",
+        help=f"replace the {what} in OUT (built beside it, swapped in once complete)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``stable-grad-rl`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stable-grad-rl",
         description="Gradient-flow interventions that let deep-RL networks scale in depth and width.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train one configuration for one or more seeds")
-    _common(train, "runs/train")
+    train = sub.add_parser(
+        "train", help="train one configuration for one or more seeds",
+        description="Every field of TrainConfig, NetworkConfig and the algorithm's config is an option "
+        "with the dataclass default.",
+    )  # fmt: skip
+    train.add_argument("--out", default="runs/train", help="output folder")
+    add_field_options(train, TrainConfig, skip=TRAIN_SKIP, helps=HELPS, choices=CHOICES)
+    net = train.add_argument_group("network (fields of NetworkConfig)")
+    add_field_options(net, NetworkConfig, helps=HELPS, choices=CHOICES)
     _algo_args(train)
-    train.add_argument("--kind", choices=MLP_KINDS, default="plain", help="MLP variant")
-    train.add_argument(
-        "--depth", type=int, default=4, help="Linear layers (plain) or blocks (residual kinds)"
-    )
-    train.add_argument("--width", type=int, default=128, help="hidden width")
-    train.add_argument("--layernorm", action=argparse.BooleanOptionalAction, default=False, help="LayerNorm")
-    train.add_argument(
-        "--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (paper: relu)"
-    )
-    train.add_argument(
-        "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
-    )
-    train.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=None, help="default: the algorithm's baseline"
-    )
     train.add_argument("--num-seeds", type=int, default=1, help="seeds SEED .. SEED+N-1, each in OUT/seed_K")
-    train.add_argument("--log-every", type=int, default=1, help="log every N iterations (RL)")
-    train.add_argument(
-        "--diag-every", type=int, default=10, help="representation metrics every N iterations (RL)"
-    )
-    train.add_argument(
-        "--checkpoint-every", type=int, default=50, help="checkpoint every N iterations (>= 1)"
-    )
     _mode_args(train, "run")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--device", default="cpu", help="torch device, e.g. cuda or cuda:1")
 
-    sweep = sub.add_parser("sweep", help="depth x width x intervention x seed grid")
-    _common(sweep, "runs/sweep")
-    _algo_args(sweep)
-    sweep.add_argument(
-        "--depths", type=int, nargs="+", default=[4, 8, 12], help="depths in plain Linear layers"
-    )
-    sweep.add_argument("--widths", type=int, nargs="+", default=[128], help="widths")
-    sweep.add_argument(
-        "--interventions",
-        nargs="+",
-        choices=sorted(INTERVENTIONS),
-        default=["baseline", "multiskip", "kron", "all"],
-    )
+    sweep = sub.add_parser(
+        "sweep", help="depth x width x intervention x seed grid",
+        description="Every field of SweepConfig (seeds: --seed and --num-seeds) is an option with the "
+        "dataclass default.",
+    )  # fmt: skip
+    sweep.add_argument("--out", default="runs/sweep", help="output folder")
+    sweep.add_argument("--seed", type=int, default=0, help="first seed")
     sweep.add_argument("--num-seeds", type=int, default=3, help="seeds SEED .. SEED+N-1")
+    add_field_options(sweep, SweepConfig, skip=SWEEP_SKIP, helps=HELPS, choices=CHOICES)
+    base = sweep.add_argument_group("base network (fields of NetworkConfig not set by the interventions)")
+    add_field_options(base, NetworkConfig, skip=SWEEP_NETWORK_SKIP, helps=HELPS, choices=CHOICES)
+    _algo_args(sweep)
     sweep.add_argument(
         "--engine",
         choices=("local", "ray"),
         default="local",
         help="local: a process pool; ray: one Ray Tune trial per grid point (needs the [ray] extra)",
     )
-    sweep.add_argument("--workers", type=int, default=1, help="parallel processes (local engine)")
     sweep.add_argument(
-        "--address", default=None, help="ray engine: address of an existing cluster (default: start one)"
+        "--workers", type=int, default=None, help="parallel processes (local engine only; default 1)"
     )
+    sweep.add_argument(
+        "--address", default=None,
+        help="ray engine only: HOST:PORT (or ray://HOST:PORT, or auto) of a running cluster, reached "
+        "within 3 s before anything is written (default: start a local instance on 127.0.0.1)",
+    )  # fmt: skip
     _mode_args(sweep, "sweep")
-    sweep.add_argument(
-        "--encoder", choices=ENCODERS, default="none", help="CNN encoder for image observations"
-    )
-    sweep.add_argument("--device", default="cpu", help="torch device of every run")
-    sweep.add_argument("--log-every", type=int, default=1, help="log every N iterations (RL)")
-    sweep.add_argument(
-        "--diag-every", type=int, default=10, help="representation metrics every N iterations (RL)"
-    )
 
     plot = sub.add_parser("plot", help="metric vs depth from a sweep; gradient-flow heat maps of runs")
-    _common(plot, "runs/plots")
+    plot.add_argument("--out", default="runs/plots", help="output folder")
+    plot.add_argument("--seed", type=int, default=0, help="unused by plot (accepted for uniformity)")
     plot.add_argument("--sweep", help="a sweep folder (with results.json)")
     plot.add_argument("--metric", default=None, help="summary metric (default final_return / final_accuracy)")
     plot.add_argument("--runs", nargs="*", default=[], help="run folders for gradient-flow heat maps")
@@ -153,42 +180,63 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="run the short end-to-end demo (used by `umbrella demo`)",
-        description="Plain deep MLP vs multi-skip residual MLP + LayerNorm on the label-shift task "
-        "(single thread, about 30 CPU-s): writes OUT/demo.json (key_figure, figures) and the two runs.",
+        description="Plain deep MLP, the same MLP with LayerNorm, and the multi-skip residual MLP + "
+        "LayerNorm on the label-shift task (single thread): writes OUT/demo.json (key_figure, figures) "
+        "and the three runs. An earlier demo folder (recognised by its marker) is replaced.",
     )
-    _common(demo, "demo-out")
+    demo.add_argument("--out", default="demo-out", help="output folder")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
 
 
+#: Algorithm fields whose name a TrainConfig option already takes (reachable through --set).
+ALGO_SKIP = ("lr", "log_every")
+
+
 def _algo_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The algorithm's overrides: --preset, then its options, then --set, then --steps."""
+    cls = ALGO_CONFIGS[args.algo]
     cfg: dict[str, Any] = {}
     if args.preset == "atari":
         if args.algo not in ("pqn", "ppo"):
             raise ValueError(f"--preset atari exists for pqn and ppo, not {args.algo!r}")
         cfg = asdict((PQNConfig if args.algo == "pqn" else PPOConfig).atari())
-    cfg.update(_parse_sets(args.set))
+    known = set(field_types(cls))
+    given = collect(args, [n for n in vars(args) if n in _ALGO_FIELDS])
+    foreign = sorted(n for n in given if n not in known)
+    if foreign:
+        flags = ", ".join("--" + n.replace("_", "-") for n in foreign)
+        raise ValueError(f"{flags}: not a setting of --algo {args.algo}")
+    cfg.update(given)
+    cfg.update(parse_sets(args.set, cls, args.algo))
     if args.steps is not None:
-        cfg["steps_per_phase" if args.algo == "nonstationary" else "total_timesteps"] = args.steps
+        key = "steps_per_phase" if args.algo == "nonstationary" else "total_timesteps"
+        if key in given or any(item.partition("=")[0].strip() == key for item in args.set):
+            raise ValueError(f"--steps and {key} both given; pass one")
+        cfg[key] = args.steps
     return cfg
 
 
+_ALGO_FIELDS = {n for cls in ALGO_CONFIGS.values() for n in field_types(cls)} - set(ALGO_SKIP)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    net = NetworkConfig(
-        kind=args.kind, depth=args.depth, width=args.width, layernorm=args.layernorm, encoder=args.encoder,
-        activation=args.activation,
-    )  # fmt: skip
+    net = NetworkConfig(**collect(args, field_types(NetworkConfig)))
     if args.num_seeds < 1:
         raise ValueError(f"--num-seeds must be >= 1, got {args.num_seeds}")
+    fields = collect(args, [n for n in field_types(TrainConfig) if n not in TRAIN_SKIP])
+    algo_config = _algo_config(args)
+    root, multi = Path(args.out), args.num_seeds > 1
+    if multi:
+        check_folder(root, SEEDS_KIND, resume=args.resume, overwrite=args.overwrite)
     runs = []
     for seed in range(args.seed, args.seed + args.num_seeds):
-        cfg = TrainConfig(
-            algo=args.algo, env=args.env, network=net, optimizer=args.optimizer, lr=args.lr, seed=seed,
-            algo_config=_algo_config(args), log_every=args.log_every, diag_every=args.diag_every,
-            checkpoint_every=args.checkpoint_every, device=args.device,
-        ).validate()  # fmt: skip
-        out = Path(args.out) / f"seed_{seed}" if args.num_seeds > 1 else Path(args.out)
+        cfg = TrainConfig(**{**fields, "seed": seed}, network=net, algo_config=dict(algo_config)).validate()
+        out = root / f"seed_{seed}" if multi else root
         inspect_run(out, cfg.to_dict(), resume=args.resume, overwrite=args.overwrite, device=cfg.device)
         runs.append((cfg, out))
+    if multi:
+        write_marker(root, SEEDS_KIND)
     for cfg, out in runs:
         summary = run_training(
             cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress
@@ -197,22 +245,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The marker kind of a ``plot`` output folder.
+PLOT_KIND = "plot"
+#: The marker kind of the parent folder of a multi-seed ``train`` (one run folder per seed inside).
+SEEDS_KIND = "train-seeds"
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.num_seeds < 1:
         raise ValueError(f"--num-seeds must be >= 1, got {args.num_seeds}")
-    if args.engine == "local" and args.address:
-        raise ValueError("--address needs --engine ray")
+    if args.engine == "local" and args.address is not None:
+        raise ValueError("--address needs --engine ray (it does nothing with --engine local)")
+    if args.engine == "ray" and args.workers is not None:
+        raise ValueError("--workers is for --engine local (Ray schedules one CPU per trial)")
+    fields = collect(args, [n for n in field_types(SweepConfig) if n not in SWEEP_SKIP])
+    base = NetworkConfig(
+        **collect(args, [n for n in field_types(NetworkConfig) if n not in SWEEP_NETWORK_SKIP])
+    )
     cfg = SweepConfig(
-        algo=args.algo, env=args.env, depths=tuple(args.depths), widths=tuple(args.widths),
-        interventions=tuple(args.interventions), seeds=tuple(range(args.seed, args.seed + args.num_seeds)),
-        lr=args.lr, algo_config=_algo_config(args), base_network=NetworkConfig(encoder=args.encoder),
-        device=args.device, log_every=args.log_every, diag_every=args.diag_every,
+        **fields, seeds=tuple(range(args.seed, args.seed + args.num_seeds)),
+        algo_config=_algo_config(args), base_network=base,
     )  # fmt: skip
     mode = {"resume": args.resume, "overwrite": args.overwrite}
     if args.engine == "ray":
         results = run_sweep_ray(cfg, args.out, address=args.address, **mode)
     else:
-        results = run_sweep(cfg, args.out, workers=args.workers, **mode)
+        results = run_sweep(cfg, args.out, workers=1 if args.workers is None else args.workers, **mode)
     print(f"{len(results)} runs; results in {Path(args.out) / 'results.json'}")
     return 0
 
@@ -223,6 +281,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     if not args.sweep and not args.runs:
         raise ValueError("plot needs --sweep DIR and/or --runs DIR ...")
     out = Path(args.out)
+    check_folder(out, PLOT_KIND, overwrite=True)  # an earlier plot folder's figures are replaced
+    write_marker(out, PLOT_KIND)
     if args.sweep:
         results = collect_results(args.sweep)
         if not results:
@@ -251,7 +311,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stable-grad-rl`` console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (one line already printed)
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
     try:
         if args.command == "train":
             return _cmd_train(args)

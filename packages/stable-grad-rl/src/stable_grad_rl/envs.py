@@ -22,7 +22,7 @@ class _ChannelFirst(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
-        h, w, c = env.observation_space.shape
+        h, w, c = tuple(env.observation_space.shape or ())
         self.observation_space = gym.spaces.Box(0.0, 255.0, (c, h, w), np.float32)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:

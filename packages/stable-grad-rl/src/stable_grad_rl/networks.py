@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -53,8 +54,11 @@ def _check_kind(kind: str) -> None:
 
 def layer_init(layer: nn.Module, std: float = math.sqrt(2.0), bias: float = 0.0) -> nn.Module:
     """Orthogonal weight init with gain ``std`` and constant bias (cleanrl / upstream convention)."""
-    nn.init.orthogonal_(layer.weight, std)
-    nn.init.constant_(layer.bias, bias)
+    weight, bias_param = layer.weight, layer.bias
+    if not isinstance(weight, torch.Tensor) or not isinstance(bias_param, torch.Tensor):
+        raise TypeError(f"layer_init needs a layer with weight and bias tensors, got {type(layer).__name__}")
+    nn.init.orthogonal_(weight, std)
+    nn.init.constant_(bias_param, bias)
     return layer
 
 
@@ -429,7 +433,7 @@ class Network(nn.Module):
     def __init__(self, encoder: nn.Module, mlp: nn.Module):
         super().__init__()
         self.encoder = encoder
-        self.mlp = mlp
+        self.mlp: Any = mlp
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation."""
@@ -449,11 +453,13 @@ def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int 
     obs_shape = tuple(int(v) for v in obs_shape)
     channels = tuple(config.cnn_channels)
     if config.encoder == "atari":
-        encoder: nn.Module = AtariCNN(obs_shape, channels or (32, 64, 64), config.layernorm)
-        in_dim = encoder.output_dim
+        atari = AtariCNN(obs_shape, channels or (32, 64, 64), config.layernorm)
+        encoder: nn.Module = atari
+        in_dim = int(atari.output_dim)
     elif config.encoder == "impala":
-        encoder = ImpalaCNN(obs_shape, channels or (16, 32, 32), config.layernorm)
-        in_dim = encoder.output_dim
+        impala = ImpalaCNN(obs_shape, channels or (16, 32, 32), config.layernorm)
+        encoder = impala
+        in_dim = int(impala.output_dim)
     else:
         encoder = nn.Flatten()
         in_dim = math.prod(obs_shape)

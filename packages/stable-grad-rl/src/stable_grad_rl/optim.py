@@ -35,7 +35,7 @@ def _eager() -> Iterator[None]:
             yield
 
 
-def _kron_class() -> type[torch.optim.Optimizer]:
+def _kron_class() -> Any:
     try:
         from kron_torch import Kron
     except ImportError as err:  # pragma: no cover - kron-torch is a declared dependency
@@ -113,15 +113,15 @@ def make_optimizer(
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if not weight_decay >= 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-    params = list(params)
-    if not params:
+    param_list: list[Any] = list(params)
+    if not param_list:
         raise ValueError("make_optimizer got an empty parameter list")
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        return torch.optim.Adam(param_list, lr=lr, weight_decay=weight_decay, **kwargs)
     if name == "radam":
-        return torch.optim.RAdam(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        return torch.optim.RAdam(param_list, lr=lr, weight_decay=weight_decay, **kwargs)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        return torch.optim.RMSprop(param_list, lr=lr, weight_decay=weight_decay, **kwargs)
     if not kron_lr_divisor > 0:
         raise ValueError(f"kron_lr_divisor must be > 0, got {kron_lr_divisor!r}")
-    return _kron_class()(params, lr=lr / kron_lr_divisor, weight_decay=weight_decay, **kwargs)
+    return _kron_class()(param_list, lr=lr / kron_lr_divisor, weight_decay=weight_decay, **kwargs)

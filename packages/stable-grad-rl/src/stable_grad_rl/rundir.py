@@ -1,15 +1,16 @@
 """The run-folder contract: atomic writes, refusal of existing runs, and what ``--resume`` may load.
 
-A run folder holds ``config.json``, ``metrics.jsonl``, ``layers.json``, ``checkpoint.pt`` and, once
-finished, ``summary.json``. :func:`inspect_run` validates a folder and everything a resume would load
-*without writing anything*; :func:`prepare_run` then applies ``--overwrite`` / ``--resume`` (remove the
-old run, clean temp files of a killed run, drop a torn last metrics line).
+A run folder holds the ownership marker ``.stable-grad-rl-run.json`` (written first, see
+:mod:`stable_grad_rl.folders`), ``config.json``, ``metrics.jsonl``, ``layers.json``, ``checkpoint.pt``
+and, once finished, ``summary.json``. :func:`inspect_run` validates a folder and everything a resume
+would load *without writing anything*; :func:`prepare_run` then applies ``--overwrite`` (a staging
+folder beside ``out``, swapped in by :func:`finish_run` once complete) or ``--resume`` (clean temp
+files of a killed run, drop a torn last metrics line).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import pickle
 import tempfile
@@ -20,74 +21,32 @@ from typing import Any
 
 import torch
 
+from stable_grad_rl.atomic import atomic_write_bytes, clean_json, current_umask
+from stable_grad_rl.atomic import atomic_write_json as atomic_write_json  # re-exported
+from stable_grad_rl.folders import (
+    check_folder,
+    remove_leftovers,
+    staging_path,
+    swap_in,
+    write_marker,
+)
+
 RUN_FILES = ("config.json", "metrics.jsonl", "layers.json", "checkpoint.pt", "summary.json")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename (mode per umask)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def clean_json(value: Any) -> Any:
-    """Replace non-finite floats by ``None`` recursively (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_json(v) for v in value]
-    return value
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Atomically write ``obj`` as indented strict JSON."""
-    atomic_write_bytes(path, (json.dumps(clean_json(obj), indent=2, allow_nan=False) + "\n").encode())
+#: The marker kind of a run folder.
+RUN_KIND = "train"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """``torch.save`` to a temp file beside ``path``, then rename (a kill leaves at most a temp file)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             torch.save(state, fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def check_out_path(out: Path, flag: str = "--out") -> None:
-    """Raise ``ValueError`` if ``out`` or a folder above it exists but is not a directory."""
-    for candidate in (out, *out.parents):
-        if candidate.exists():
-            if not candidate.is_dir():
-                where = "is" if candidate == out else f"lies under {candidate}, which is"
-                raise ValueError(f"{flag} {out} {where} not a directory")
-            return
-
-
-def holds_run(out: Path) -> bool:
-    """True if ``out`` holds (part of) a run of this package."""
-    return any((out / name).exists() for name in RUN_FILES)
 
 
 def read_json_file(path: Path, what: str) -> Any:
@@ -137,6 +96,7 @@ class RunState:
     summary: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
     metrics: list[str] | None = None
+    replace: bool = False  # --overwrite of an earlier run: build beside it, swap in when complete
 
 
 def inspect_run(
@@ -144,21 +104,14 @@ def inspect_run(
 ) -> RunState:
     """Validate run folder ``out`` for a run of ``config`` (its JSON form); write nothing.
 
-    An empty or missing folder is fine. A folder holding a run is refused unless ``resume`` (its
-    config.json must hold the same config; its checkpoint is loaded and checked here) or ``overwrite``.
-    A non-empty folder that holds no run of this package is always refused.
+    An empty or missing folder is fine. A folder holding a run (recognised by its marker only) is refused
+    unless ``resume`` (its config.json must hold the same config; its checkpoint is loaded and checked
+    here) or ``overwrite``. A non-empty folder without this package's run marker is always refused.
     """
-    check_out_path(out)
-    if resume and overwrite:
-        raise ValueError("--resume and --overwrite exclude each other")
-    if not out.exists() or not any(out.iterdir()):
+    if not check_folder(out, RUN_KIND, resume=resume, overwrite=overwrite):
         return RunState()
-    if not holds_run(out):
-        raise ValueError(f"--out {out} is not empty and holds no stable-grad-rl run; refusing to write there")
     if overwrite:
-        return RunState()
-    if not resume:
-        raise ValueError(f"--out {out} already holds a run; pass --resume to continue it or --overwrite")
+        return RunState(replace=True)
     config_path = out / "config.json"
     if not config_path.exists():
         return RunState()  # killed before the config was written: nothing to continue
@@ -178,14 +131,27 @@ def inspect_run(
     return RunState(checkpoint=state, metrics=kept)
 
 
-def prepare_run(out: Path, state: RunState, *, overwrite: bool) -> None:
-    """Create ``out`` and make it ready: remove an old run (``overwrite``), temp files and unkept metrics."""
-    out.mkdir(parents=True, exist_ok=True)
+def prepare_run(out: Path, state: RunState) -> Path:
+    """Make the folder to train into and return it: ``out`` itself (marker first; temp files of a killed
+    run and unkept metrics removed), or for ``state.replace`` a fresh staging folder beside ``out``."""
+    if state.replace:
+        remove_leftovers(out)
+        work = staging_path(out)
+        write_marker(work, RUN_KIND)
+        return work
+    write_marker(out, RUN_KIND)
     for tmp in out.glob(".*"):
         if tmp.is_file() and any(tmp.name.startswith(f".{name}.") for name in RUN_FILES):
             tmp.unlink(missing_ok=True)
-    if overwrite or state.checkpoint is None:
+    if state.checkpoint is None:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
     if state.checkpoint is not None and state.metrics is not None:
         atomic_write_bytes(out / "metrics.jsonl", "".join(ln + "\n" for ln in state.metrics).encode())
+    return out
+
+
+def finish_run(work: Path, out: Path) -> None:
+    """Swap a finished staging folder ``work`` in for ``out`` (nothing to do when ``work`` is ``out``)."""
+    if work != out:
+        swap_in(work, out)

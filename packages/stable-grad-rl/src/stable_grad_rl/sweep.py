@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from stable_grad_rl import __version__
+from stable_grad_rl.folders import check_folder, remove_leftovers, staging_path, write_marker
 from stable_grad_rl.networks import NetworkConfig
+from stable_grad_rl.ray_address import is_loopback, reach_address, split_address
 from stable_grad_rl.rundir import (
     atomic_write_json,
-    check_out_path,
     clean_json,
-    holds_run,
+    finish_run,
     inspect_run,
     read_json_file,
 )
@@ -111,6 +112,8 @@ def _trial_record(name: str, summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The marker kind of a sweep folder.
+SWEEP_KIND = "sweep"
 _PARENT_PID: int | None = None
 
 
@@ -146,47 +149,45 @@ def _run_trial_job(job: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
     return run_trial(*job)
 
 
-def prepare_sweep(
+def check_sweep(
     config: SweepConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False
-) -> list[tuple[str, TrainConfig]]:
-    """Validate sweep folder ``out`` and every grid point (nothing written), then create or reset ``out``.
+) -> tuple[list[tuple[str, TrainConfig]], bool]:
+    """Validate sweep folder ``out`` and every grid point, writing nothing; return the grid and whether
+    ``out`` holds an earlier sweep.
 
-    A folder holding a sweep (``sweep.json``) is refused unless ``resume`` (same grid: finished trials
-    are skipped, unfinished ones continue from their checkpoints) or ``overwrite`` (its trials are
-    removed). A non-empty folder without ``sweep.json`` is refused.
+    A folder holding this package's sweep marker is refused unless ``resume`` (same grid: finished trials
+    are skipped, unfinished ones continue from their checkpoints) or ``overwrite`` (a new sweep is built
+    beside it and swapped in once complete). Any other non-empty folder is refused.
     """
     out = Path(out)
-    check_out_path(out)
-    if resume and overwrite:
-        raise ValueError("--resume and --overwrite exclude each other")
     runs = config.runs()
-    grid = {"grid": clean_json(config.to_dict())}
-    old: dict[str, Any] | None = None
-    if out.exists() and any(out.iterdir()):
-        if not (out / "sweep.json").exists():
-            raise ValueError(f"--out {out} is not empty and holds no stable-grad-rl sweep; refusing to write")
-        if not (resume or overwrite):
-            raise ValueError(
-                f"--out {out} already holds a sweep; pass --resume to continue it or --overwrite"
-            )
+    existing = check_folder(out, SWEEP_KIND, resume=resume, overwrite=overwrite)
+    if existing and resume and (out / "sweep.json").exists():
         old = read_json_file(out / "sweep.json", "sweep file")
         if not isinstance(old, dict) or not isinstance(old.get("grid"), dict):
             raise ValueError(f"{out / 'sweep.json'} holds no 'grid' object")
-        if resume and old["grid"] != grid["grid"]:
+        if old["grid"] != clean_json(config.to_dict()):
             raise ValueError(f"--resume: the grid in {out / 'sweep.json'} differs from the requested one")
-    if old is not None and resume:
         for name, cfg in runs:
             inspect_run(out / name, cfg.to_dict(), resume=True, overwrite=False, device=cfg.device)
-    if old is not None and overwrite:
-        old_names = set(old.get("trials", []))
-        for child in out.iterdir():
-            if child.is_dir() and child.name in old_names and holds_run(child):
-                shutil.rmtree(child)
-        for name in ("results.json", "sweep.json"):
-            (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sweep.json", {**grid, "trials": [n for n, _ in runs], "version": __version__})
-    return runs
+    return runs, existing
+
+
+def prepare_sweep(
+    config: SweepConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False
+) -> tuple[list[tuple[str, TrainConfig]], Path]:
+    """Validate (:func:`check_sweep`), then create the folder to run in: ``out`` (marker first), or with
+    ``overwrite`` of an earlier sweep a staging folder beside it. Return the grid and that folder."""
+    out = Path(out)
+    runs, existing = check_sweep(config, out, resume=resume, overwrite=overwrite)
+    remove_leftovers(out)
+    work = staging_path(out) if existing and overwrite else out
+    write_marker(work, SWEEP_KIND)
+    grid = clean_json(config.to_dict())
+    atomic_write_json(
+        work / "sweep.json", {"grid": grid, "trials": [n for n, _ in runs], "version": __version__}
+    )
+    return runs, work
 
 
 def run_sweep(
@@ -204,8 +205,8 @@ def run_sweep(
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
-    runs = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
-    jobs = [(name, cfg.to_dict(), str(out)) for name, cfg in runs]
+    runs, work = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
+    jobs = [(name, cfg.to_dict(), str(work)) for name, cfg in runs]
     if workers == 1:
         results = [_run_trial_job(job) for job in jobs]
     else:
@@ -214,7 +215,8 @@ def run_sweep(
             workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
         ) as pool:
             results = list(pool.map(_run_trial_job, jobs))
-    atomic_write_json(Path(out) / "results.json", results)
+    atomic_write_json(work / "results.json", results)
+    finish_run(work, Path(out))
     return results
 
 
@@ -239,21 +241,34 @@ def run_sweep_ray(
     """Run the grid through Ray Tune: one Tune trial per grid point, writing the same ``out/<name>/``
     run folder (and ``results.json``) as :func:`run_sweep`.
 
-    ``address`` connects to an existing cluster (``ray.init(address=...)``); by default a local Ray
-    instance is started unless one is already running in this process. Tune's own bookkeeping goes to a
+    ``address`` (``HOST:PORT``, ``ray://HOST:PORT`` or an explicit ``auto``) connects to an existing
+    cluster; it is resolved and reached within a few seconds before anything is created (else a one-line
+    ``ValueError``). By default a local Ray instance on 127.0.0.1 is started unless one is already running
+    in this process. Tune's own bookkeeping goes to a
     temporary folder, so ``out`` is identical to a local sweep's. A re-run with ``resume`` continues
     unfinished trials from their checkpoints and returns finished ones as they are.
     """
+    resolved = reach_address(address) if address else None  # before anything is created
     ray, tune = _import_tune()
     out = Path(out).resolve()
-    runs = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
-    jobs = {name: cfg.to_dict() for name, cfg in runs}
+    check_sweep(config, out, resume=resume, overwrite=overwrite)
     if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False)
-    out_str = str(out)
+        try:
+            if resolved:
+                host = split_address(resolved)[0]
+                local = is_loopback(host) and not resolved.startswith("ray://")
+                loopback = {"_node_ip_address": "127.0.0.1"} if local else {}
+                ray.init(address=resolved, log_to_driver=False, **loopback)
+            else:
+                ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+        except (ConnectionError, OSError, RuntimeError, ValueError) as err:  # nothing written yet
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
+            raise ValueError(
+                f"--address {address or '(local instance)'}: Ray did not start: {first}"
+            ) from err
+    runs, work = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
+    jobs = {name: cfg.to_dict() for name, cfg in runs}
+    out_str = str(work)
 
     def trainable(params: dict[str, Any]) -> None:
         record = run_trial(params["name"], jobs[params["name"]], out_str)
@@ -271,8 +286,9 @@ def run_sweep_ray(
         shutil.rmtree(storage, ignore_errors=True)
     if grid.errors:
         raise RuntimeError(f"{len(grid.errors)} Tune trial(s) failed; first: {grid.errors[0]}")
-    results = [_trial_record(n, json.loads((out / n / "summary.json").read_text())) for n in jobs]
-    atomic_write_json(out / "results.json", results)
+    results = [_trial_record(n, json.loads((work / n / "summary.json").read_text())) for n in jobs]
+    atomic_write_json(work / "results.json", results)
+    finish_run(work, out)
     return results
 
 

@@ -30,6 +30,7 @@ from stable_grad_rl.optim import OPTIMIZERS, make_optimizer
 from stable_grad_rl.rundir import (
     atomic_write_json,
     clean_json,
+    finish_run,
     inspect_run,
     prepare_run,
     read_metrics,
@@ -40,7 +41,12 @@ ALGOS = ("pqn", "ppo", "dqn", "nonstationary")
 #: Baseline optimizer per algorithm in the paper's code (RAdam for PQN/PPO, Adam for DQN).
 DEFAULT_OPTIMIZER = {"pqn": "radam", "ppo": "radam", "dqn": "adam", "nonstationary": "adam"}
 DEFAULT_LR = {"pqn": 2.5e-4, "ppo": 1e-3, "dqn": 2.5e-4, "nonstationary": 1e-3}
-_ALGO_CONFIGS = {"pqn": PQNConfig, "ppo": PPOConfig, "dqn": DQNConfig, "nonstationary": NonStationaryConfig}
+_ALGO_CONFIGS: dict[str, Any] = {
+    "pqn": PQNConfig,
+    "ppo": PPOConfig,
+    "dqn": DQNConfig,
+    "nonstationary": NonStationaryConfig,
+}
 
 
 def check_device(device: str) -> None:
@@ -137,8 +143,9 @@ def make_trainer(config: TrainConfig) -> PQN | PPO | DQN | NonStationaryTrainer:
         )
     torch.manual_seed(config.seed)
     envs = make_vec_env(config.env, algo_cfg.num_envs, config.seed)
-    n_actions = int(envs.single_action_space.n)
-    obs_shape = envs.single_observation_space.shape
+    action_space: Any = envs.single_action_space  # Discrete (checked by check_env)
+    n_actions = int(action_space.n)
+    obs_shape = envs.single_observation_space.shape or ()
     if config.algo == "ppo":
         body = build_network(config.network, obs_shape, None)
         critic = None if algo_cfg.shared_body else build_network(config.network, obs_shape, None)
@@ -193,8 +200,10 @@ def run_training(
                 ) from err
         if guard is not None:
             guard()
-        prepare_run(out, state, overwrite=overwrite)
-        return _train_loop(config, trainer, out, progress, guard or (lambda: None))
+        work = prepare_run(out, state)  # ``out``, or a staging folder swapped in when complete
+        summary = _train_loop(config, trainer, work, progress, guard or (lambda: None))
+        finish_run(work, out)
+        return summary
     finally:
         if hasattr(trainer, "envs"):
             trainer.envs.close()

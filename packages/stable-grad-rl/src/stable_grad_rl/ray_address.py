@@ -1,0 +1,75 @@
+"""Ray cluster addresses: parsed, resolved and reached (short timeout) before a sweep creates anything.
+
+``auto`` is honoured only when passed explicitly: it reads ``RAY_ADDRESS`` or the address file of the
+Ray instance started on this machine (``$RAY_TMPDIR/ray/ray_current_cluster``, ``/tmp/ray/...`` on Linux).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+#: Seconds to wait for a TCP connection to the cluster's head before giving up.
+CONNECT_TIMEOUT_S = 3.0
+
+
+def _current_cluster_file() -> Path:
+    base = os.environ.get("RAY_TMPDIR") or (
+        "/tmp" if sys.platform.startswith("linux") else tempfile.gettempdir()
+    )
+    return Path(base) / "ray" / "ray_current_cluster"
+
+
+def _resolve_auto() -> str:
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env and env != "auto":
+        return env
+    path = _current_cluster_file()
+    try:
+        found = path.read_text().strip()
+    except OSError:
+        found = ""
+    if not found:
+        raise ValueError(f"--address auto: no Ray cluster found on this machine (no RAY_ADDRESS, no {path})")
+    return found
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``(host, port)`` of ``HOST:PORT`` or ``ray://HOST:PORT``; ``ValueError`` naming the bad address."""
+    rest = address[len("ray://") :] if address.startswith("ray://") else address
+    host, sep, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--address {address!r} is not HOST:PORT (or ray://HOST:PORT, or auto)")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reach_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str:
+    """Resolve ``address`` (``auto`` included) and open a TCP connection to it; return the resolved address.
+
+    Raises a one-line ``ValueError`` when it is malformed or nothing answers within ``timeout`` seconds.
+    """
+    resolved = _resolve_auto() if address == "auto" else address
+    host, port = split_address(resolved)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        why = err.strerror or err.__class__.__name__
+        shown = f"{address} ({resolved})" if resolved != address else address
+        raise ValueError(f"--address {shown}: no Ray cluster reachable at {host}:{port} ({why})") from err
+    return resolved
