@@ -8,6 +8,7 @@ from pathlib import Path
 from map_merge.adaptive import adaptive_samples
 from map_merge.bayesian import bayesian_samples
 from map_merge.cache import CachedEvaluator, Evaluate
+from map_merge.diagnostics import fit_diagnostics
 from map_merge.front import (
     AmortizedFront,
     add_samples,
@@ -16,11 +17,16 @@ from map_merge.front import (
     search_front,
 )
 from map_merge.nested import nested_front
+from map_merge.refine import front_samples
 from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import n_coefficients
 
 METHODS = ("map", "bayesian", "nested")
-DESIGNS = ("adaptive", "paper")
+DESIGNS = ("adaptive", "sqrt", "paper")
+ADAPTIVE = (
+    "adaptive",
+    "sqrt",
+)  # designs that refine in rounds, fit refined surrogates and offer real samples
 
 
 def amortized_front(
@@ -65,7 +71,6 @@ def amortized_front(
     if not bounds[0] < bounds[1]:
         raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
     evaluator = CachedEvaluator(evaluate, int(n_tasks), cache, cache_context)
-    warnings: list[str] = []
     options = {"link": link, "fit": fit, "bounds": bounds, "n_generations": n_generations, "polish": polish}
     if method == "nested":
         return nested_front(evaluator, int(n_tasks), maximize, budget, seed, preference, progress, options)
@@ -84,18 +89,21 @@ def amortized_front(
             metrics = evaluator.many(samples, progress=progress)
             history = []
         else:
-            samples, metrics, history, warnings = adaptive_samples(
+            design_samples = front_samples if design == "adaptive" else adaptive_samples
+            samples, metrics, history = design_samples(
                 evaluator, int(n_tasks), maximize, n_points, seed, progress, options
             )
-    if method == "map" and design == "adaptive":
+    refined = method == "map" and design in ADAPTIVE
+    if refined:
         surrogates = fit_refined_surrogates(samples, metrics, maximize, link, fit)
     else:
         surrogates = fit_surrogates(samples, metrics, maximize, link, fit)
     coefficients, predicted, polished = search_front(
         surrogates, maximize, bounds, n_generations, polish, seed
     )
+    diagnostics, warnings = fit_diagnostics(samples, metrics, surrogates, predicted, history, maximize)
     measured = None
-    if method == "map" and design == "adaptive":
+    if refined:
         coefficients, predicted, polished, measured = add_samples(
             coefficients, predicted, polished, samples, metrics, maximize
         )
@@ -112,4 +120,5 @@ def amortized_front(
         polished,
         warnings,
         measured,
+        diagnostics,
     )
