@@ -61,10 +61,11 @@ def fit_diagnostics(
                 "or raise the budget"
             )
     mean_spread = max(float(np.mean(spread)), 1e-12)
-    round_ratio = history[-1]["out_of_sample_rmse"] / mean_spread if history else None
+    last_error = history[-1].get("out_of_sample_rmse") if history else None
+    round_ratio = None if last_error is None else float(last_error) / mean_spread
     if round_ratio is not None and round_ratio > ROUND_LIMIT:
         warnings.append(
-            f"surrogate error on the last round's new points is {history[-1]['out_of_sample_rmse']:.3g} "
+            f"surrogate error on the last round's new points is {last_error:.3g} "
             f"({100 * round_ratio:.0f}% of the metrics' spread): the predicted front may promise more than the "
             "models deliver; re-evaluate picks or raise the budget"
         )
