@@ -51,14 +51,17 @@ def amortized_front(
     """Amortized Pareto front of merging coefficients.
 
     ``evaluate(c)`` takes c of shape (T,) and returns the real metrics (T,) of the merge with coefficients
-    c. ``method``: ``"map"`` ((T+1)(T+2) points by default: with ``design="adaptive"`` a start design
-    holding c = 0, the one-hot points and small sums, then refinement rounds where the surrogates are least
-    certain, reporting poor fits in ``warnings``; with ``design="paper"`` the paper's one-hot points plus a
+    c. ``method``: ``"map"`` ((T+1)(T+2) points by default: with ``design="adaptive"`` a space-filling
+    start over the whole box, then rounds at the optimistic predicted front (prediction + uncertainty,
+    random Chebyshev preferences) and a last round at the predicted best merges; ``design="sqrt"`` the
+    previous default, densest near c = 0; with ``design="paper"`` the paper's one-hot points plus a
     random subset of a grid, in one round), ``"bayesian"`` (adaptive rounds
     where the surrogates err most) or ``"nested"`` (pairwise merge tree; uses ``preference`` for the inner
     merges). ``budget`` caps the real evaluations. ``cache`` is a JSON-lines file that makes the run resumable; it is keyed
     by ``cache_context`` (default: ``evaluate.fingerprint()`` when it has one, e.g. ``MergeObjective``, else
-    the callable's name and source digest) and refused if written for another context.
+    the callable's name and source digest) and refused if written for another context. Poor fits
+    (held-out error, last-round error, a predicted front beyond every real evaluation) are reported in
+    ``warnings`` and ``diagnostics`` (methods map and bayesian).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
