@@ -15,6 +15,7 @@ import numpy as np
 
 from map_merge.adaptive import exploit_preferences, preferred_points
 from map_merge.cache import CachedEvaluator
+from map_merge.diagnostics import held_out_error
 from map_merge.front import FRONT_WIDTH, fit_refined_surrogates, front_weights
 from map_merge.surrogate import (
     QuadraticSurrogate,
@@ -88,9 +89,7 @@ def predictive(
                 features[rows] * weights[rows, None], target[rows] * weights[rows], rcond=None
             )[0]
             refits.append(link_forward(surrogate.link, probe @ w))
-        report = surrogate.report
-        held_out = report.corrected_loo_rmse if report.corrected_loo_rmse is not None else report.loo_rmse
-        held_out = 0.0 if not np.isfinite(held_out) else float(held_out)
+        held_out = np.nan_to_num(held_out_error(surrogate), nan=0.0)
         std[:, t] = np.sqrt(np.var(refits, axis=0) + (held_out * away) ** 2)
     return mean, std
 
