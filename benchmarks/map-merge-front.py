@@ -33,6 +33,7 @@ import copy
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -212,7 +213,11 @@ def grid_metrics(problem: str, objective: MergeObjective, cache: Path) -> np.nda
     return metrics
 
 
-def pick_gaps(select, evaluate, truth: np.ndarray) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+def pick_gaps(
+    select: Callable[[list[float]], np.ndarray],
+    evaluate: Callable[[np.ndarray], np.ndarray],
+    truth: np.ndarray,
+) -> tuple[float, float, float]:
     """Real score of the pick minus the best grid point's score (0 is best, > 0 beats the grid), for
     preference [1, 1, 1], the worst over PREFERENCES, and the mean over 12 random preferences."""
     gaps = []
