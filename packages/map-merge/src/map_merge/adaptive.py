@@ -1,4 +1,4 @@
-"""The adaptive design of MAP: a space-filling start that holds the base point (c = 0), the one-hot points
+"""The square-root design of MAP (``design="sqrt"``, the default before 0.1.0's front-seeking design): a space-filling start that holds the base point (c = 0), the one-hot points
 and small coefficient sums, then rounds that evaluate where the surrogates are least certain on and near
 their predicted front, and a last round that evaluates the predicted best merges for a spread of
 preferences; each round's new points measure the surrogates' out-of-sample error first.
@@ -29,7 +29,6 @@ POOL = 2048
 RESAMPLES = 24
 DROP_FRACTION = 0.25
 INITIAL_FRACTION = 0.6
-POOR_FIT = 0.1  # out-of-sample RMSE above this fraction of a task's spread on the front -> warning
 
 
 def warp(c: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -92,7 +91,11 @@ def start_points(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, fl
 
 
 def _ensemble_spread(
-    c: np.ndarray, y: np.ndarray, surrogates: list[QuadraticSurrogate], points: np.ndarray, rng
+    c: np.ndarray,
+    y: np.ndarray,
+    surrogates: list[QuadraticSurrogate],
+    points: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Std over resampled refits (each dropping 25% of the samples) of every task's prediction at
     ``points``, divided by the task's sample spread and summed over tasks: (N,)."""
@@ -138,7 +141,7 @@ def _uncertain_points(
     return np.concatenate([chosen, everywhere])
 
 
-def _preferred_points(
+def preferred_points(
     surrogates: list[QuadraticSurrogate],
     maximize: bool,
     size: int,
@@ -165,10 +168,10 @@ def adaptive_samples(
     seed: int,
     progress: bool,
     options: dict,
-) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]], list[str]]:
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
     """Evaluate the start design, refine in rounds where the surrogates are least certain, then evaluate
     the predicted best merges for the exploit preferences; return samples, metrics, per-round history
-    (with each round's out-of-sample error measured before refitting) and warnings about the fit."""
+    (with each round's out-of-sample error measured before refitting)."""
     p = n_coefficients(n_tasks)
     bounds = options["bounds"]
     initial = min(n_points, max(p + 1, math.ceil(INITIAL_FRACTION * n_points)))
@@ -183,7 +186,7 @@ def adaptive_samples(
         remaining = n_points - len(samples)
         if remaining <= exploit:  # the last round: the predicted best merges of the exploit preferences
             surrogates = fit_refined_surrogates(samples, metrics, maximize, options["link"], options["fit"])
-            new = _preferred_points(surrogates, maximize, remaining, rng, bounds)
+            new = preferred_points(surrogates, maximize, remaining, rng, bounds)
         else:
             surrogates = fit_surrogates(samples, metrics, maximize, options["link"], "linear")
             size = min(batch, remaining - exploit)
@@ -199,14 +202,4 @@ def adaptive_samples(
         )
         samples, metrics = np.concatenate([samples, new]), np.concatenate([metrics, real])
         round_index += 1
-    warnings = []
-    if history:
-        last = history[-1]["out_of_sample_rmse"]
-        spread_front = float(np.mean(np.ptp(metrics, axis=0)))
-        if last > POOR_FIT * max(spread_front, 1e-12):
-            warnings.append(
-                f"surrogate error on the last round's new points is {last:.3g} "
-                f"({100 * last / max(spread_front, 1e-12):.0f}% of the metrics' spread): the predicted front "
-                "may promise more than the models deliver; re-evaluate picks or raise the budget"
-            )
-    return samples, metrics, history, warnings
+    return samples, metrics, history

@@ -8,6 +8,7 @@ from pathlib import Path
 from map_merge.adaptive import adaptive_samples
 from map_merge.bayesian import bayesian_samples
 from map_merge.cache import CachedEvaluator, Evaluate
+from map_merge.diagnostics import fit_diagnostics
 from map_merge.front import (
     AmortizedFront,
     add_samples,
@@ -16,11 +17,16 @@ from map_merge.front import (
     search_front,
 )
 from map_merge.nested import nested_front
+from map_merge.refine import front_samples
 from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import n_coefficients
 
 METHODS = ("map", "bayesian", "nested")
-DESIGNS = ("adaptive", "paper")
+DESIGNS = ("adaptive", "sqrt", "paper")
+ADAPTIVE = (
+    "adaptive",
+    "sqrt",
+)  # designs that refine in rounds, fit refined surrogates and offer real samples
 
 
 def amortized_front(
@@ -45,14 +51,17 @@ def amortized_front(
     """Amortized Pareto front of merging coefficients.
 
     ``evaluate(c)`` takes c of shape (T,) and returns the real metrics (T,) of the merge with coefficients
-    c. ``method``: ``"map"`` ((T+1)(T+2) points by default: with ``design="adaptive"`` a start design
-    holding c = 0, the one-hot points and small sums, then refinement rounds where the surrogates are least
-    certain, reporting poor fits in ``warnings``; with ``design="paper"`` the paper's one-hot points plus a
+    c. ``method``: ``"map"`` ((T+1)(T+2) points by default: with ``design="adaptive"`` a space-filling
+    start over the whole box, then rounds at the optimistic predicted front (prediction + uncertainty,
+    random Chebyshev preferences) and a last round at the predicted best merges; ``design="sqrt"`` the
+    previous default, densest near c = 0; with ``design="paper"`` the paper's one-hot points plus a
     random subset of a grid, in one round), ``"bayesian"`` (adaptive rounds
     where the surrogates err most) or ``"nested"`` (pairwise merge tree; uses ``preference`` for the inner
     merges). ``budget`` caps the real evaluations. ``cache`` is a JSON-lines file that makes the run resumable; it is keyed
     by ``cache_context`` (default: ``evaluate.fingerprint()`` when it has one, e.g. ``MergeObjective``, else
-    the callable's name and source digest) and refused if written for another context.
+    the callable's name and source digest) and refused if written for another context. Poor fits
+    (held-out error, last-round error, a predicted front beyond every real evaluation) are reported in
+    ``warnings`` and ``diagnostics`` (methods map and bayesian).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
@@ -65,7 +74,6 @@ def amortized_front(
     if not bounds[0] < bounds[1]:
         raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
     evaluator = CachedEvaluator(evaluate, int(n_tasks), cache, cache_context)
-    warnings: list[str] = []
     options = {"link": link, "fit": fit, "bounds": bounds, "n_generations": n_generations, "polish": polish}
     if method == "nested":
         return nested_front(evaluator, int(n_tasks), maximize, budget, seed, preference, progress, options)
@@ -84,18 +92,21 @@ def amortized_front(
             metrics = evaluator.many(samples, progress=progress)
             history = []
         else:
-            samples, metrics, history, warnings = adaptive_samples(
+            design_samples = front_samples if design == "adaptive" else adaptive_samples
+            samples, metrics, history = design_samples(
                 evaluator, int(n_tasks), maximize, n_points, seed, progress, options
             )
-    if method == "map" and design == "adaptive":
+    refined = method == "map" and design in ADAPTIVE
+    if refined:
         surrogates = fit_refined_surrogates(samples, metrics, maximize, link, fit)
     else:
         surrogates = fit_surrogates(samples, metrics, maximize, link, fit)
     coefficients, predicted, polished = search_front(
         surrogates, maximize, bounds, n_generations, polish, seed
     )
+    diagnostics, warnings = fit_diagnostics(samples, metrics, surrogates, predicted, history, maximize)
     measured = None
-    if method == "map" and design == "adaptive":
+    if refined:
         coefficients, predicted, polished, measured = add_samples(
             coefficients, predicted, polished, samples, metrics, maximize
         )
@@ -112,4 +123,5 @@ def amortized_front(
         polished,
         warnings,
         measured,
+        diagnostics,
     )

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     front.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
     front.add_argument("--method", choices=["map", "bayesian", "nested"], help="overrides the config")
     front.add_argument(
-        "--design", choices=["adaptive", "paper"], help="sampling design (overrides the config)"
+        "--design", choices=["adaptive", "sqrt", "paper"], help="sampling design (overrides the config)"
     )
     front.add_argument("--budget", type=int, help="real evaluations (overrides the config)")
     front.add_argument(

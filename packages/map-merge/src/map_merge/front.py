@@ -53,6 +53,7 @@ class AmortizedFront:
     polished: np.ndarray | None = None  # (K,) True where the point was polished
     warnings: list[str] = field(default_factory=list)
     measured: np.ndarray | None = None  # (K,) True where the row is a real evaluation (adaptive design)
+    diagnostics: dict[str, object] = field(default_factory=dict)  # fit checks behind ``warnings``
 
     def select(self, preference: Sequence[float]) -> np.ndarray:
         """The front's coefficient vector best for a preference: argmax_k p.M(c_k) (argmin for losses),
@@ -72,8 +73,14 @@ class AmortizedFront:
         return int(np.argmax(scores) if self.maximize else np.argmin(scores))
 
     def fit_report(self) -> list[dict[str, object]]:
-        """Per-task fit quality: R^2, leave-one-out RMSE, link and the fit kept (with both candidates' errors)."""
-        return [vars(s.report) | {"task": i} for i, s in enumerate(self.surrogates)]
+        """Per-task fit quality: R^2, leave-one-out RMSE, link and the fit kept (with both candidates'
+        errors), and the held-out error as a fraction of the metric's spread with its ``poor_fit`` flag."""
+        checks = self.diagnostics.get("tasks", [])
+        rows = []
+        for i, surrogate in enumerate(self.surrogates):
+            check = checks[i] if isinstance(checks, list) and i < len(checks) else {}
+            rows.append(vars(surrogate.report) | dict(check) | {"task": i})
+        return rows
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; ``AmortizedFront.from_dict`` reads it back."""
@@ -91,6 +98,7 @@ class AmortizedFront:
             "history": self.history,
             "warnings": self.warnings,
             "measured": None if self.measured is None else self.measured.tolist(),
+            "diagnostics": self.diagnostics,
         }
 
     @classmethod
@@ -123,6 +131,7 @@ class AmortizedFront:
             None if polished is None else np.asarray(polished, dtype=bool),
             [str(w) for w in data.get("warnings", [])],
             None if measured is None else np.asarray(measured, dtype=bool),
+            dict(data.get("diagnostics") or {}),
         )
 
 
