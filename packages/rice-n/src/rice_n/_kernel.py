@@ -57,6 +57,7 @@ R_K, R_Q, R_INV, R_CONS, R_SAV, R_MIT, R_XL, R_D = (
 R_DAMAGES, R_ABATE, R_PROD, R_UTIL, R_SW, R_REWARD = (
     ROW[k] for k in ("damages", "abatement_cost", "production", "utility", "social_welfare", "reward")
 )
+TABULATED = tuple(ROW[k] for k in ("L", "A", "sigma", "capital_depreciation", "mitigation_cost"))
 R_CDOM, R_EXPORTS, R_IMPORTS, R_EMIS = (ROW[k] for k in OTHER)
 
 
@@ -146,7 +147,12 @@ class NumpyKernel:
         t = s.t + 1
         ex = self._ex[t - 1]
         rows = np.empty((len(ROWS), self.batch, self.n))
-        np.copyto(rows, self._template[t - 1])
+        tmpl = self._template[t - 1]
+        if self.batch == 1:  # one small copy; for large batches only the tabulated rows
+            np.copyto(rows, tmpl)
+        else:
+            for i in TABULATED:
+                np.copyto(rows[i], tmpl[i])
         r = [rows[i] for i in range(len(ROWS))]
         x, w, cs, y = self._tmp  # temporaries of this step (w, cs adjacent: one sqrt for both)
         # production (dynamics._production)

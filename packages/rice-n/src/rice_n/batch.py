@@ -120,6 +120,7 @@ class BatchRiceEnv:
         nvec = self.layout.nvec
         self._expected_shape = (self.num_envs, self.n_agents, self.n_actions)
         self._uniform_levels = int(nvec[0]) if bool(np.all(nvec == nvec[0])) else None
+        self._nvec_unsigned: dict[np.dtype, np.ndarray] = {}
         self._kernel = (
             NumpyKernel(self.consts, self.mode, self.num_envs, self.params.n_steps)
             if backend == "numpy" and self.ops.dtype == np.float64
@@ -222,15 +223,9 @@ class BatchRiceEnv:
     def _check_actions(self, actions: Any) -> Any:
         ops = self.ops
         expected = self._expected_shape
-        if self.backend == "numpy" and self._uniform_levels is not None:
+        if self.backend == "numpy":
             a = np.asarray(actions)
-            # one pass: negative values viewed as unsigned are huge, so max < levels checks both bounds
-            unsigned = _UNSIGNED[a.dtype.itemsize] if a.dtype.kind == "i" else None
-            if (
-                unsigned is not None
-                and a.shape == expected
-                and int(a.view(unsigned).max()) < self._uniform_levels
-            ):
+            if a.dtype.kind == "i" and a.shape == expected and self._in_range(a):
                 return a
         if self.backend == "torch":
             a = ops.as_int(actions)
@@ -265,6 +260,18 @@ class BatchRiceEnv:
             if bool((a >= limit).any()):
                 self._raise_range(a)
         return a
+
+    def _in_range(self, a: np.ndarray) -> bool:
+        """True when every signed-integer level is in ``[0, nvec)``, in one pass: negative values viewed as
+        unsigned are huge, so ``level < nvec`` checks both bounds."""
+        u = a.view(_UNSIGNED[a.dtype.itemsize])
+        if self._uniform_levels is not None:
+            return int(u.max()) < self._uniform_levels
+        limit = self._nvec_unsigned.get(u.dtype)
+        if limit is None:  # nvec in the unsigned type (capped at its largest value: levels never reach it)
+            limit = np.array([min(int(v), np.iinfo(u.dtype).max) for v in self.layout.nvec], dtype=u.dtype)
+            self._nvec_unsigned[u.dtype] = limit
+        return not bool((u >= limit).any())
 
     def _raise_range(self, a: Any) -> None:
         arr = self.ops.to_numpy(a) if self.backend == "torch" else np.asarray(a)
