@@ -198,10 +198,11 @@ def _protocol_from(args: argparse.Namespace) -> Any:
     return parse_protocol_option(args.protocol, args.protocol_set)
 
 
-def _check_out(args: argparse.Namespace, markers: tuple[str, ...], what: str) -> None:
-    from rice_n._io import check_output_dir
+def _check_out(args: argparse.Namespace, kind: str, what: str) -> bool:
+    """The folder-ownership check of ``--out`` (see :func:`rice_n._io.check_owned_dir`)."""
+    from rice_n._io import check_owned_dir
 
-    check_output_dir(args.out, markers, what, overwrite=args.overwrite)
+    return check_owned_dir(args.out, kind, what, replace=args.overwrite)
 
 
 def _no_matplotlib_note(args: argparse.Namespace) -> None:
@@ -285,13 +286,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.evaluate import evaluate_policy, summary_line, write_evaluation
 
     if args.episodes < 1:
         raise CliError(f"--episodes must be >= 1, got {args.episodes}")
     protocol = _protocol_from(args)
-    _check_out(args, ("metrics.json",), "rice-n evaluation")
+    replace = _check_out(args, "evaluate", "rice-n evaluation")
     try:
         result = evaluate_policy(
             args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy, protocol=protocol
@@ -299,25 +300,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CliError(f"rice-n evaluate needs torch: pip install 'rice-n[train]' ({exc})") from None
     _no_matplotlib_note(args)
-    with output_dir(args.out):
-        payload = write_evaluation(result, args.out, plots=not args.no_plots)
+    with owned_output(args.out, "evaluate", replace) as folder:
+        payload = write_evaluation(result, folder, plots=not args.no_plots)
     print(f"{args.episodes} episodes: {summary_line(payload)} -> {args.out}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.compare import compare, format_table
 
     if args.episodes < 1:
         raise CliError(f"--episodes must be >= 1, got {args.episodes}")
-    _check_out(args, ("compare.json",), "rice-n comparison")
+    replace = _check_out(args, "compare", "rice-n comparison")
     _no_matplotlib_note(args)
     try:
-        with output_dir(args.out):
+        with owned_output(args.out, "compare", replace) as folder:
             summary = compare(
                 args.policies,
-                args.out,
+                folder,
                 episodes=args.episodes,
                 seed=args.seed,
                 greedy=args.greedy,
@@ -332,7 +333,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.batch import BatchRiceEnv
     from rice_n.evaluate import RandomActor
     from rice_n.protocols import protocol_spec
@@ -373,11 +374,11 @@ def _simulate(args: argparse.Namespace) -> int:
         config["policy"] = {"name": args.policy or "custom", **policy}
     if args.regions:
         config["regions"] = str(args.regions)
-    _check_out(args, ("metrics.json", "trajectory.csv"), "rice-n simulation")
+    replace = _check_out(args, "simulate", "rice-n simulation")
     result = simulate(fractions, env=env, actor=actor)
     _no_matplotlib_note(args)
-    with output_dir(args.out):
-        written = write_outputs(result, Path(args.out), config, plots=not args.no_plots)
+    with owned_output(args.out, "simulate", replace) as folder:
+        written = write_outputs(result, folder, config, plots=not args.no_plots)
     m = written["metrics"]
     if not all(math.isfinite(m[k]) for k in ("temperature_rise", "gross_output", "episode_reward")):
         print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -363,15 +364,25 @@ def parse_protocol_option(name: str, settings: Sequence[str]) -> Protocol:
         is_list = isinstance(param.default, (list, tuple)) or any(
             t in str(param.annotation) for t in ("list", "tuple", "Sequence")
         )
-        params[key] = [_scalar(x) for x in text.split(",") if x.strip()] if is_list else _scalar(text)
+        if is_list:
+            items = text.split(",")
+            if not all(x.strip() for x in items):
+                raise ProtocolError(f"--set {item!r}: expected a comma-separated list of values, none empty")
+            params[key] = [_scalar(x) for x in items]
+        else:
+            params[key] = _scalar(text)
     return _build(cls, params)
+
+
+#: ASCII numbers only: int() and float() also take "1_0" and non-ASCII digits, which a CLI value must not.
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _scalar(text: str) -> Any:
     text = text.strip()
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
     return {"true": True, "false": False}.get(text.lower(), text)
