@@ -272,7 +272,10 @@ class NumpyKernel:
         assert s is not None and rows is not None
         g_extra = 0 if extra is None else extra[0].shape[-1]
         gd = 8 + g_extra
-        shared = np.empty((b, gd + N_PUB * n + n * n))
+        g = n + gd + N_PUB * n + n * n
+        # the shared features are written once, into region 0's row (computed in float64, rounded to the
+        # observation dtype on the store, as the reference's cast), then copied to the other regions
+        shared = out[:, 0, n:g]
         np.divide(s.T, 10.0, out=shared[:, 0:2])
         np.divide(s.M, 1e4, out=shared[:, 2:5])
         shared[:, 5] = s.F_EX
@@ -283,9 +286,8 @@ class NumpyKernel:
         pub = shared[:, gd : gd + N_PUB * n].reshape(b, N_PUB, n).transpose(1, 0, 2)
         np.divide(rows[:N_PUB], PUBLIC_DIV, out=pub)
         np.divide(s.tariffs, 100.0, out=shared[:, gd + N_PUB * n :].reshape(b, n, n))
+        out[:, 1:, n:g] = shared[:, None, :]
         out[..., :n] = self._eye
-        g = n + shared.shape[-1]
-        out[..., n:g] = shared[:, None, :]
         priv = np.divide(rows[N_PUB : N_PUB + N_PRIV], PRIVATE_DIV)
         np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[SIGMA])
         if zero_reward:

@@ -286,7 +286,13 @@ class BatchRiceEnv:
         """Activity controls from integer levels (checked) or fractions (unchecked)."""
         lay = self.layout
         if checked and self._kernel is not None:
-            f = np.divide(src[..., : lay.n_activity], float(self.levels))  # one cast and divide
+            head = src[..., : lay.n_activity]
+            if self.num_envs == 1:
+                f = np.divide(head, float(self.levels))  # one call: cast and divide
+            else:  # cast first: dividing contiguous floats beats a casting ufunc loop on large batches
+                f = np.empty(head.shape)
+                np.copyto(f, head)
+                np.divide(f, float(self.levels), out=f)
             return Controls(
                 savings=f[..., 0],
                 mitigation=f[..., 1],

@@ -149,6 +149,13 @@ def _add_train_parsers(sub: Any) -> None:
         "--checkpoint-every", type=int, default=5, help="iterations between checkpoints (>= 1; default 5)"
     )
     tr.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:INDEX")
+    tr.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads of the trainer (default 1: the networks are small, and more threads mostly "
+        "spin-wait, costing CPU time on a shared machine)",
+    )
     tr.add_argument("--no-plots", action="store_true", help="skip learning_curve.png")
     tr.add_argument(
         "--engine",
@@ -229,7 +236,7 @@ def _train(args: argparse.Namespace) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
     except ValueError:
         raise CliError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
-    for name in ("episodes", "num_envs", "epochs"):
+    for name in ("episodes", "num_envs", "epochs", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CliError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -250,6 +257,9 @@ def _train(args: argparse.Namespace) -> int:
         _no_matplotlib_note(args)
     if args.engine == "local" and (args.address or args.num_env_runners):
         raise CliError("--address and --num-env-runners need --engine rllib")
+    import torch
+
+    torch.set_num_threads(args.threads)
     if args.engine == "local":
         result = train(
             config,
