@@ -173,9 +173,9 @@ class BatchRiceEnv:
         self.pstate = self.protocol.init_state(self.ops, b, n)
         self._timestep = 0
         self._stage = 0
-        self._mask = None
-        self._floor_levels = None
-        self._floor_source = None
+        self._mask: Any = None
+        self._floor_levels: Any = None
+        self._floor_source: Any = None
         self.episode_reward = self.ops.zeros((b, n))
         self.episode_gross_output = self.ops.zeros((b,))
         self._T_AT_0 = self.state.T[..., 0]
@@ -229,7 +229,7 @@ class BatchRiceEnv:
                 return a
         if self.backend == "torch":
             a = ops.as_int(actions)
-            shape, is_float = tuple(a.shape), a.is_floating_point()
+            shape, is_float = tuple(a.shape), bool(a.is_floating_point())  # type: ignore[union-attr]
         else:
             a = np.asarray(actions)
             shape = a.shape

@@ -150,6 +150,28 @@ class RiceState:
 class Constants:
     """The parameters as arrays of one backend, shaped to broadcast against ``(B, N)``."""
 
+    # set from the params in __init__ (arrays of the backend)
+    A_0: Array
+    K_0: Array
+    L_0: Array
+    L_a: Array
+    a_1: Array
+    a_2: Array
+    a_3: Array
+    delta_A: Array
+    g_A: Array
+    gamma: Array
+    l_g: Array
+    sigma_0: Array
+    theta_2: Array
+    delta_K: Array
+    alpha: Array
+    rho: Array
+    g_sigma: Array
+    delta_sigma: Array
+    p_b: Array
+    delta_pb: Array
+
     def __init__(self, params: RiceParams, ops: NumpyOps | TorchOps) -> None:
         self.params = params
         self.ops = ops

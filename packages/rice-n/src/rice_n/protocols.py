@@ -44,7 +44,7 @@ class Protocol:
         return {}
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params() == other.params()  # type: ignore[attr-defined]
+        return isinstance(other, Protocol) and type(self) is type(other) and self.params() == other.params()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, json.dumps(self.params(), sort_keys=True, default=repr)))
@@ -289,6 +289,7 @@ def resolve_protocol(protocol: str | Mapping[str, Any] | Protocol) -> Protocol:
     """A protocol instance from a registered name, a saved spec ``{"name", "params"}`` or an instance."""
     if isinstance(protocol, Protocol):
         return protocol
+    params: Mapping[str, Any]
     if isinstance(protocol, str):
         name, params = protocol, {}
     elif isinstance(protocol, Mapping) and isinstance(protocol.get("name"), str):

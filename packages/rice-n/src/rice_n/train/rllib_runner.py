@@ -117,7 +117,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
             clip_param=config.clip_param,
             vf_loss_coeff=config.vf_coeff,
             vf_clip_param=float("inf"),
-            entropy_coeff=_entropy(config),
+            entropy_coeff=_entropy(config),  # type: ignore[arg-type]  # RLlib also takes a schedule
             grad_clip=config.grad_clip,
             grad_clip_by="global_norm",
             # the KL term is computed (reported as approx_kl) but weighs 0, as in the built-in PPO
@@ -249,7 +249,11 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     """Join the cluster at ``address`` or start a local Ray instance; True when this call started Ray."""
     if ray.is_initialized():
         return False
-    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    quiet: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+    }
     if address:
         ray.init(address=address, **quiet)
     else:
