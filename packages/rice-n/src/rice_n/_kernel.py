@@ -75,8 +75,13 @@ class NumpyKernel:
     its state is that object and falls back to the reference otherwise.
     """
 
-    def __init__(self, consts: Constants, mode: Mode, batch: int, n_steps: int) -> None:
+    def __init__(
+        self, consts: Constants, mode: Mode, batch: int, n_steps: int, cache_observations: bool = False
+    ) -> None:
         self.c, self.mode, self.batch = consts, mode, batch
+        #: keep the state's observation parts for the next call (worth it with negotiation stages)
+        self.cache_observations = cache_observations
+        self._obs_cache: tuple[RiceState, np.ndarray, np.ndarray] | None = None
         n = consts.n
         self.n = n
         self._ones = np.ones(n, dtype=np.float64)
@@ -276,23 +281,31 @@ class NumpyKernel:
         # the shared features are written once, into region 0's row (computed in float64, rounded to the
         # observation dtype on the store, as the reference's cast), then copied to the other regions
         shared = out[:, 0, n:g]
-        np.divide(s.T, 10.0, out=shared[:, 0:2])
-        np.divide(s.M, 1e4, out=shared[:, 2:5])
-        shared[:, 5] = s.F_EX
-        shared[:, 6] = s.E_land
+        cached = self._obs_cache is not None and self._obs_cache[0] is s
+        if cached:  # a negotiation step: the state, so all but the step's own features, is unchanged
+            assert self._obs_cache is not None
+            _, shared_prev, priv = self._obs_cache
+            shared[...] = shared_prev
+        else:
+            np.divide(s.T, 10.0, out=shared[:, 0:2])
+            np.divide(s.M, 1e4, out=shared[:, 2:5])
+            shared[:, 5] = s.F_EX
+            shared[:, 6] = s.E_land
+            pub = shared[:, gd : gd + N_PUB * n].reshape(b, N_PUB, n).transpose(1, 0, 2)
+            np.divide(rows[:N_PUB], PUBLIC_DIV, out=pub)
+            np.divide(s.tariffs, 100.0, out=shared[:, gd + N_PUB * n :].reshape(b, n, n))
+            priv = np.divide(rows[N_PUB : N_PUB + N_PRIV], PRIVATE_DIV)
+            np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[SIGMA])
+            if self.cache_observations:
+                self._obs_cache = (s, shared.copy(), priv)
         shared[:, 7] = timestep / 100.0
         if extra is not None:
             shared[:, 8:gd] = extra[0]
-        pub = shared[:, gd : gd + N_PUB * n].reshape(b, N_PUB, n).transpose(1, 0, 2)
-        np.divide(rows[:N_PUB], PUBLIC_DIV, out=pub)
-        np.divide(s.tariffs, 100.0, out=shared[:, gd + N_PUB * n :].reshape(b, n, n))
         out[:, 1:, n:g] = shared[:, None, :]
         out[..., :n] = self._eye
-        priv = np.divide(rows[N_PUB : N_PUB + N_PRIV], PRIVATE_DIV)
-        np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[SIGMA])
-        if zero_reward:
-            priv[-1] = 0.0
         out[..., g : g + N_PRIV] = priv.transpose(1, 2, 0)
+        if zero_reward:
+            out[..., g + N_PRIV - 1] = 0.0
         if extra is not None:
             out[..., g + N_PRIV :] = extra[1]
         return out

@@ -122,7 +122,7 @@ class BatchRiceEnv:
         self._uniform_levels = int(nvec[0]) if bool(np.all(nvec == nvec[0])) else None
         self._nvec_unsigned: dict[np.dtype, np.ndarray] = {}
         self._kernel = (
-            NumpyKernel(self.consts, self.mode, self.num_envs, self.params.n_steps)
+            NumpyKernel(self.consts, self.mode, self.num_envs, self.params.n_steps, self.n_stages > 1)
             if backend == "numpy" and self.ops.dtype == np.float64
             else None
         )
