@@ -47,7 +47,7 @@ ROWS = PUBLIC + PRIVATE + OTHER
 ROW = {name: i for i, name in enumerate(ROWS)}
 #: Divisors of the observation features (x / 1.0 == x exactly); sigma is multiplied by 10 instead.
 PUBLIC_DIV = np.array([1e4, 1.0, 1e4, 1e3, 1e3, 1e3, 1.0, 1.0, 1.0, 1e3])[:, None, None]
-PRIVATE_DIV = np.array([100.0, 1.0, 1.0, 1.0, 1.0, 1e3, 1.0, 1.0, 1.0])[:, None, None]
+PRIVATE_DIV_LAST = np.array([100.0, 1.0, 1.0, 1.0, 1.0, 1e3, 1.0, 1.0, 1.0])
 N_PUB, N_PRIV = len(PUBLIC), len(PRIVATE)
 SIGMA = ROW["sigma"] - N_PUB
 R_K, R_Q, R_INV, R_CONS, R_SAV, R_MIT, R_XL, R_D = (
@@ -278,9 +278,9 @@ class NumpyKernel:
         g_extra = 0 if extra is None else extra[0].shape[-1]
         gd = 8 + g_extra
         g = n + gd + N_PUB * n + n * n
-        # the shared features are written once, into region 0's row (computed in float64, rounded to the
-        # observation dtype on the store, as the reference's cast), then copied to the other regions
-        shared = out[:, 0, n:g]
+        # the shared features are computed once in float64 and copied to every region's row (rounded to the
+        # observation dtype, as the reference's cast); one episode writes them into region 0's row directly
+        shared = out[:, 0, n:g] if b == 1 else np.empty((b, g - n))
         cached = self._obs_cache is not None and self._obs_cache[0] is s
         if cached:  # a negotiation step: the state, so all but the step's own features, is unchanged
             assert self._obs_cache is not None
@@ -294,16 +294,16 @@ class NumpyKernel:
             pub = shared[:, gd : gd + N_PUB * n].reshape(b, N_PUB, n).transpose(1, 0, 2)
             np.divide(rows[:N_PUB], PUBLIC_DIV, out=pub)
             np.divide(s.tariffs, 100.0, out=shared[:, gd + N_PUB * n :].reshape(b, n, n))
-            priv = np.divide(rows[N_PUB : N_PUB + N_PRIV], PRIVATE_DIV)
-            np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[SIGMA])
+            priv = np.divide(rows[N_PUB : N_PUB + N_PRIV].transpose(1, 2, 0), PRIVATE_DIV_LAST)  # (B, N, 9)
+            np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[..., SIGMA])
             if self.cache_observations:
                 self._obs_cache = (s, shared.copy(), priv)
         shared[:, 7] = timestep / 100.0
         if extra is not None:
             shared[:, 8:gd] = extra[0]
-        out[:, 1:, n:g] = shared[:, None, :]
+        out[:, 1 if b == 1 else 0 :, n:g] = shared[:, None, :]
         out[..., :n] = self._eye
-        out[..., g : g + N_PRIV] = priv.transpose(1, 2, 0)
+        out[..., g : g + N_PRIV] = priv
         if zero_reward:
             out[..., g + N_PRIV - 1] = 0.0
         if extra is not None:
