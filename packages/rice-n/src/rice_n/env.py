@@ -5,7 +5,8 @@ A thin wrapper around :class:`rice_n.BatchRiceEnv` with one episode. Each agent 
 what ``MultiDiscrete.sample(mask=...)`` takes; ``np.concatenate`` of it is upstream's flat mask).
 
 The mask arrays are views of one buffer, made once and updated in place when the batch env's mask
-changes (a 31 KB copy): copy them if you keep masks across steps.
+changes (a 31 KB copy): copy them if you keep masks across steps. The agents' infos of a step are one
+fresh dict shared by all agents (copy it before changing one agent's).
 """
 
 from __future__ import annotations
