@@ -4,6 +4,8 @@
     python benchmarks/rice-n.py --upstream /path/to/climate-cooperation-competition \\
         --upstream-python /path/to/py-with-numpy1.26-and-gym/bin/python
     python benchmarks/rice-n.py --quick --out bench.json
+    git archive v0.X packages/rice-n/src | tar x -C /tmp/before   # an earlier rice-n, measured as well:
+    python benchmarks/rice-n.py --baseline /tmp/before/packages/rice-n/src --upstream PATH
 
 Method: every measurement runs in a fresh Python process with one BLAS/OpenMP thread, playing whole
 episodes (reset included) with fixed random actions (levels drawn once from a seeded generator; accept
@@ -13,7 +15,9 @@ measuring process (the one-core figure; on a shared machine the wall rate depend
 and the load average is recorded before and after. Upstream's env (``rice.py`` of
 mila-iqia/climate-cooperation-competition, main @ 148ed85) is imported from ``--upstream PATH``; it needs
 numpy < 2 and gym, so give it an interpreter that has them with ``--upstream-python`` (default: this
-one). No upstream code is part of this repository.
+one). No upstream code is part of this repository. ``--baseline SRC`` also measures the single-episode
+cases with another rice-n source tree (its ``src`` folder) in the same interleaved rounds: before/after
+figures from one run.
 """
 
 from __future__ import annotations
@@ -102,9 +106,25 @@ def run_worker(case: str, min_cpu: float) -> dict[str, float]:
     return {"steps": steps, "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
 
 
+#: Cases measured with ``--baseline`` as well (suffix ``@baseline``).
+BASELINE_CASES = (
+    "parallel_env-none",
+    "parallel_env-bilateral",
+    "batch1-none",
+    "batch1-bilateral",
+    "batch1024-no-obs",
+    "batch1024-obs",
+)
+
+
 def spawn(case: str, args: argparse.Namespace) -> dict[str, float]:
     """Run one case in a fresh process with one BLAS thread; returns its JSON line."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    case, _, where = case.partition("@")
+    if where == "baseline":
+        env["PYTHONPATH"] = os.pathsep.join([str(args.baseline), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
     if case.startswith("upstream"):
         cmd = [
             args.upstream_python,
@@ -127,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", type=Path, default=None, help="a checkout of upstream's repository")
     parser.add_argument("--upstream-python", default=sys.executable, help="interpreter for upstream's env")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another rice-n src folder to measure too"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median reported)")
     parser.add_argument("--min-cpu", type=float, default=2.0, help="CPU-seconds per measurement")
     parser.add_argument("--quick", action="store_true", help="1 round of 0.5 CPU-s (a smoke test)")
@@ -140,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.min_cpu = 1, 0.5
     if args.upstream is not None and not (args.upstream / "rice.py").is_file():
         parser.error(f"--upstream {str(args.upstream)!r} has no rice.py (give a checkout of upstream)")
+    if args.baseline is not None and not (args.baseline / "rice_n" / "__init__.py").is_file():
+        parser.error(f"--baseline {str(args.baseline)!r} has no rice_n package (give a rice-n src folder)")
     cases = [c for c in CASES if args.upstream is not None or not c.startswith("upstream")]
+    if args.baseline is not None:
+        cases += [f"{c}@baseline" for c in BASELINE_CASES]
     load0 = os.getloadavg()
     runs: dict[str, list[dict[str, float]]] = {c: [] for c in cases}
     for _ in range(args.rounds):
@@ -155,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.upstream is not None:
         for case in cases:
             if not case.startswith("upstream"):
-                ref = "upstream-bilateral" if case.endswith("bilateral") else "upstream-none"
+                ref = "upstream-bilateral" if "bilateral" in case else "upstream-none"
                 rates[case]["vs_upstream_per_cpu_s"] = rates[case]["per_cpu_s"] / rates[ref]["per_cpu_s"]
     import numpy as np
 

@@ -58,6 +58,7 @@ def test_region_table_with_a_python_tag(tmp_path: Path, capsys: pytest.CaptureFi
         (["--lr", "nan"], "--lr"),
         (["--checkpoint-every", "0"], "checkpoint_every"),
         (["--episodes", "0"], "--episodes"),
+        (["--threads", "0"], "--threads"),
         (["--hidden", "a,b"], "--hidden"),
         (["--protocol", "climate-club"], "members"),
         (["--protocol", "climate-club", "--set", "members=0,99"], "99"),

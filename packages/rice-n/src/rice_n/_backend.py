@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 
@@ -68,13 +69,13 @@ class NumpyOps:
             ones = self._ones[n] = np.ones(n, dtype=self.dtype)
         return np.matmul(a, ones)
 
-    exp = staticmethod(np.exp)
-    log2 = staticmethod(np.log2)
-    log = staticmethod(np.log)
-    sqrt = staticmethod(np.sqrt)
-    where = staticmethod(np.where)
-    minimum = staticmethod(np.minimum)
-    maximum = staticmethod(np.maximum)
+    exp = staticmethod(cast(Callable[..., Any], np.exp))
+    log2 = staticmethod(cast(Callable[..., Any], np.log2))
+    log = staticmethod(cast(Callable[..., Any], np.log))
+    sqrt = staticmethod(cast(Callable[..., Any], np.sqrt))
+    where = staticmethod(cast(Callable[..., Any], np.where))
+    minimum = staticmethod(cast(Callable[..., Any], np.minimum))
+    maximum = staticmethod(cast(Callable[..., Any], np.maximum))
 
     def clip(self, x: Any, lo: float | None, hi: float | None) -> Any:
         """Clip to [lo, hi] (a bound may be None)."""

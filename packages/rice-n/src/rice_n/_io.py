@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -107,3 +108,124 @@ def output_dir(path: str | Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+#: The ownership marker of a folder written by a rice-n command (written first, atomically).
+MARKER = ".rice-n-run.json"
+_SIBLING = ".rice-n-"  # staging and old folders of an --overwrite: .<name>.rice-n-{staging,old}-<pid>
+
+
+def read_marker(path: str | Path) -> dict[str, Any] | None:
+    """The marker of folder ``path`` (``{"package", "kind", "version"}``), or None when it has none."""
+    try:
+        data = json.loads((Path(path) / MARKER).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and data.get("package") == "rice-n" else None
+
+
+def write_marker(path: str | Path, kind: str) -> Path:
+    """Write the marker of a ``kind`` output (``train``, ``simulate``, ...) into folder ``path``."""
+    from rice_n import __version__
+
+    return write_json_atomic(Path(path) / MARKER, {"package": "rice-n", "kind": kind, "version": __version__})
+
+
+def _sibling(path: Path, what: str, pid: int | None = None) -> Path:
+    return path.parent / f".{path.name}{_SIBLING}{what}-{os.getpid() if pid is None else pid}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+def recover_leftovers(path: str | Path) -> None:
+    """Clean up after an ``--overwrite`` killed by a signal: remove its staging folder, and put the old
+    result back if the kill came between the two renames of the swap (or remove it if the swap was done)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    prefix = f".{path.name}{_SIBLING}"
+    for leftover in path.parent.iterdir():
+        what, _, pid = leftover.name[len(prefix) :].rpartition("-")
+        if not leftover.name.startswith(prefix) or what not in ("staging", "old") or not pid.isdigit():
+            continue
+        if _alive(int(pid)) or (read_marker(leftover) is None and what == "old"):
+            continue
+        if what == "old" and not path.exists():
+            leftover.rename(path)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def check_owned_dir(
+    path: str | Path, kind: str, what: str, replace: bool, flags: str = "--overwrite"
+) -> bool:
+    """Check that folder ``path`` can take a ``kind`` output; returns True when it holds one already.
+
+    The folder-ownership rule: a missing or empty folder is fine; a folder holding the marker of a
+    ``kind`` output is refused unless ``replace`` (``--overwrite``/``--resume``); a folder with a
+    rice-n marker of another kind, or with any content and no marker, is always refused. Nothing is
+    created; only the leftovers of this command's own killed swap are cleaned (:func:`recover_leftovers`).
+    """
+    path = Path(path)
+    recover_leftovers(path)
+    if not path.is_dir() or not any(path.iterdir()):
+        check_output_dir(path, (), what)  # a file in the way, an unwritable parent
+        return False
+    marker = read_marker(path)
+    if marker is None:
+        raise OutputError(
+            f"output folder {str(path)!r} is not empty and holds no {what} (no {MARKER}); "
+            "choose a new or empty folder"
+        )
+    if marker.get("kind") != kind:
+        raise OutputError(
+            f"output folder {str(path)!r} holds a rice-n {marker.get('kind')!s}, not a {what}; "
+            "choose another folder"
+        )
+    if not replace:
+        raise OutputError(
+            f"output folder {str(path)!r} holds a {kind}; pass {flags} (or choose another folder)"
+        )
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {str(path)!r}: {str(path.parent)!r} is not writable")
+    return True
+
+
+@contextlib.contextmanager
+def owned_output(path: str | Path, kind: str, replace: bool, marker: bool = True) -> Iterator[Path]:
+    """The folder to write a ``kind`` output into, marker first (unless ``marker=False``: the caller
+    writes it).
+
+    A new output goes into ``path`` itself. With ``replace`` (a folder that :func:`check_owned_dir`
+    found holding a ``kind`` output) the new one is built in a sibling staging folder and swapped in
+    only once the block ends without error; the old folder is removed after the swap.
+    """
+    path = Path(path)
+    if not replace:
+        with output_dir(path):
+            if marker:
+                write_marker(path, kind)
+            yield path
+        return
+    staging = _sibling(path, "staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        if marker:
+            write_marker(staging, kind)
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = _sibling(path, "old")
+    path.rename(old)
+    staging.rename(path)
+    shutil.rmtree(old, ignore_errors=True)

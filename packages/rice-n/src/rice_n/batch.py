@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rice_n._backend import make_ops
+from rice_n._kernel import NumpyKernel
 from rice_n.dynamics import Constants, Controls, Mode, RiceState, activity_step, initial_state, resolve_mode
 from rice_n.metrics import climate_index, economic_index
 from rice_n.params import RiceParams, load_params
@@ -21,6 +22,7 @@ from rice_n.protocols import Protocol, resolve_protocol
 from rice_n.spaces import Layout, make_layout
 
 MASK_VIOLATION = ("ignore", "clip", "raise")
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 class InvalidActionError(ValueError):
@@ -115,6 +117,15 @@ class BatchRiceEnv:
             self.obs_dtype = np.dtype(np.float32 if obs_dtype is None else obs_dtype)
         self._eye = self.ops.eye(self.n_agents)
         self._scale = 1.0 / self.levels
+        nvec = self.layout.nvec
+        self._expected_shape = (self.num_envs, self.n_agents, self.n_actions)
+        self._uniform_levels = int(nvec[0]) if bool(np.all(nvec == nvec[0])) else None
+        self._nvec_unsigned: dict[np.dtype, np.ndarray] = {}
+        self._kernel = (
+            NumpyKernel(self.consts, self.mode, self.num_envs, self.params.n_steps, self.n_stages > 1)
+            if backend == "numpy" and self.ops.dtype == np.float64
+            else None
+        )
         self._reset_arrays()
 
     # ------------------------------------------------------------------ properties
@@ -157,11 +168,14 @@ class BatchRiceEnv:
     def _reset_arrays(self) -> None:
         b, n = self.num_envs, self.n_agents
         self.state: RiceState = initial_state(self.consts, b)
+        if self._kernel is not None:
+            self.state = self._kernel.reset(self.state)
         self.pstate = self.protocol.init_state(self.ops, b, n)
         self._timestep = 0
         self._stage = 0
-        self._mask = None
-        self._floor_levels = None
+        self._mask: Any = None
+        self._floor_levels: Any = None
+        self._floor_source: Any = None
         self.episode_reward = self.ops.zeros((b, n))
         self.episode_gross_output = self.ops.zeros((b,))
         self._T_AT_0 = self.state.T[..., 0]
@@ -208,10 +222,14 @@ class BatchRiceEnv:
 
     def _check_actions(self, actions: Any) -> Any:
         ops = self.ops
-        expected = (self.num_envs, self.n_agents, self.n_actions)
+        expected = self._expected_shape
+        if self.backend == "numpy":
+            a = np.asarray(actions)
+            if a.dtype.kind == "i" and a.shape == expected and self._in_range(a):
+                return a
         if self.backend == "torch":
             a = ops.as_int(actions)
-            shape, is_float = tuple(a.shape), a.is_floating_point()
+            shape, is_float = tuple(a.shape), bool(a.is_floating_point())  # type: ignore[union-attr]
         else:
             a = np.asarray(actions)
             shape = a.shape
@@ -230,11 +248,7 @@ class BatchRiceEnv:
                     "actions must be whole numbers (action levels), got fractional values"
                 )
         nvec = self.layout.nvec
-        uniform = bool(np.all(nvec == nvec[0]))
-        # one pass: negative values viewed as unsigned are huge, so max < levels checks both bounds
-        fast = uniform and self.backend == "numpy" and np.issubdtype(a.dtype, np.signedinteger)
-        if fast and int(a.view(a.dtype.str.replace("i", "u")).max()) < int(nvec[0]):
-            return a
+        uniform = self._uniform_levels is not None
         low = a.min()
         if bool(low < 0):
             raise InvalidActionError(f"actions must be >= 0, got {float(low)}")
@@ -246,6 +260,18 @@ class BatchRiceEnv:
             if bool((a >= limit).any()):
                 self._raise_range(a)
         return a
+
+    def _in_range(self, a: np.ndarray) -> bool:
+        """True when every signed-integer level is in ``[0, nvec)``, in one pass: negative values viewed as
+        unsigned are huge, so ``level < nvec`` checks both bounds."""
+        u = a.view(_UNSIGNED[a.dtype.itemsize])
+        if self._uniform_levels is not None:
+            return int(u.max()) < self._uniform_levels
+        limit = self._nvec_unsigned.get(u.dtype)
+        if limit is None:  # nvec in the unsigned type (capped at its largest value: levels never reach it)
+            limit = np.array([min(int(v), np.iinfo(u.dtype).max) for v in self.layout.nvec], dtype=u.dtype)
+            self._nvec_unsigned[u.dtype] = limit
+        return not bool((u >= limit).any())
 
     def _raise_range(self, a: Any) -> None:
         arr = self.ops.to_numpy(a) if self.backend == "torch" else np.asarray(a)
@@ -259,6 +285,21 @@ class BatchRiceEnv:
     def _controls(self, src: Any, checked: bool) -> Controls:
         """Activity controls from integer levels (checked) or fractions (unchecked)."""
         lay = self.layout
+        if checked and self._kernel is not None:
+            head = src[..., : lay.n_activity]
+            if self.num_envs == 1:
+                f = np.divide(head, float(self.levels))  # one call: cast and divide
+            else:  # cast first: dividing contiguous floats beats a casting ufunc loop on large batches
+                f = np.empty(head.shape)
+                np.copyto(f, head)
+                np.divide(f, float(self.levels), out=f)
+            return Controls(
+                savings=f[..., 0],
+                mitigation=f[..., 1],
+                export_limit=f[..., 2],
+                import_bids=f[..., lay.import_slots],
+                tariffs=f[..., lay.tariff_slots],
+            )
         if checked:
             div, levels = self.ops.divide, float(self.levels)
             head = div(src[..., :3], levels)
@@ -288,13 +329,19 @@ class BatchRiceEnv:
             if checked and self.mask_violation != "ignore" and self._floor_levels is not None:
                 ctl = self._apply_floor(ctl, src)
             ctl = self.protocol.adjust_controls(self.ops, ctl, self.pstate, self.state)
-            self.state = activity_step(self.consts, self.mode, self.state, ctl)
+            kernel = self._kernel
+            if kernel is not None and kernel.can_step(self.state):
+                self.state = kernel.step(self.state, ctl)
+            else:
+                self.state = activity_step(self.consts, self.mode, self.state, ctl)
             reward = self.state.reward
             self.episode_reward = self.episode_reward + reward
             self.episode_gross_output = self.episode_gross_output + self.state.gross_output.sum(-1)
         else:
             extra = src[..., self.layout.n_activity :]
-            extra = self.ops.divide(extra, self._extra_divisor()) if checked else extra
+            if checked:
+                div = self._extra_divisor()
+                extra = np.divide(extra, div) if self._kernel is not None else self.ops.divide(extra, div)
             self.pstate = self.protocol.negotiate(self.ops, stage, extra, self.pstate, self.state)
             reward = self.ops.zeros((self.num_envs, self.n_agents))
         self._update_mask()
@@ -326,6 +373,9 @@ class BatchRiceEnv:
     def _update_mask(self) -> None:
         """Recompute the action mask when the mitigation floor changes (cached otherwise)."""
         floor = self.protocol.mitigation_floor(self.ops, self.pstate, self.state)
+        if floor is not None and floor is self._floor_source and self._mask is not None:
+            return  # the same (never mutated) floor array as last time: the mask is unchanged
+        self._floor_source = floor
         b, n = self.num_envs, self.n_agents
         if floor is None:
             if self._mask is None:
@@ -398,6 +448,12 @@ class BatchRiceEnv:
 
     def observations(self) -> Any:
         """Observation features ``(B, N, F)`` in upstream's layout (see the README)."""
+        kernel = self._kernel
+        if kernel is not None and self.state is kernel.state:
+            out = np.empty((self.num_envs, self.n_agents, self.layout.obs_dim), dtype=self.obs_dtype)
+            extra = self.protocol.observe(self.ops, self._stage, self.pstate, self.state)
+            zero_reward = not (self._stage == 0 or self.observe_last_reward)
+            return kernel.observations(self._timestep, zero_reward, extra, out)
         parts = self.observation_parts()
         shared, priv = parts["shared"], parts["private"]
         b, n = self.num_envs, self.n_agents

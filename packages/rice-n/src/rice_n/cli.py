@@ -149,6 +149,13 @@ def _add_train_parsers(sub: Any) -> None:
         "--checkpoint-every", type=int, default=5, help="iterations between checkpoints (>= 1; default 5)"
     )
     tr.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:INDEX")
+    tr.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads of the trainer (default 1: the networks are small, and more threads mostly "
+        "spin-wait, costing CPU time on a shared machine)",
+    )
     tr.add_argument("--no-plots", action="store_true", help="skip learning_curve.png")
     tr.add_argument(
         "--engine",
@@ -198,10 +205,11 @@ def _protocol_from(args: argparse.Namespace) -> Any:
     return parse_protocol_option(args.protocol, args.protocol_set)
 
 
-def _check_out(args: argparse.Namespace, markers: tuple[str, ...], what: str) -> None:
-    from rice_n._io import check_output_dir
+def _check_out(args: argparse.Namespace, kind: str, what: str) -> bool:
+    """The folder-ownership check of ``--out`` (see :func:`rice_n._io.check_owned_dir`)."""
+    from rice_n._io import check_owned_dir
 
-    check_output_dir(args.out, markers, what, overwrite=args.overwrite)
+    return check_owned_dir(args.out, kind, what, replace=args.overwrite)
 
 
 def _no_matplotlib_note(args: argparse.Namespace) -> None:
@@ -228,7 +236,7 @@ def _train(args: argparse.Namespace) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
     except ValueError:
         raise CliError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
-    for name in ("episodes", "num_envs", "epochs"):
+    for name in ("episodes", "num_envs", "epochs", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CliError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -249,6 +257,9 @@ def _train(args: argparse.Namespace) -> int:
         _no_matplotlib_note(args)
     if args.engine == "local" and (args.address or args.num_env_runners):
         raise CliError("--address and --num-env-runners need --engine rllib")
+    import torch
+
+    torch.set_num_threads(args.threads)
     if args.engine == "local":
         result = train(
             config,
@@ -285,13 +296,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.evaluate import evaluate_policy, summary_line, write_evaluation
 
     if args.episodes < 1:
         raise CliError(f"--episodes must be >= 1, got {args.episodes}")
     protocol = _protocol_from(args)
-    _check_out(args, ("metrics.json",), "rice-n evaluation")
+    replace = _check_out(args, "evaluate", "rice-n evaluation")
     try:
         result = evaluate_policy(
             args.policy, episodes=args.episodes, seed=args.seed, greedy=args.greedy, protocol=protocol
@@ -299,25 +310,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CliError(f"rice-n evaluate needs torch: pip install 'rice-n[train]' ({exc})") from None
     _no_matplotlib_note(args)
-    with output_dir(args.out):
-        payload = write_evaluation(result, args.out, plots=not args.no_plots)
+    with owned_output(args.out, "evaluate", replace) as folder:
+        payload = write_evaluation(result, folder, plots=not args.no_plots)
     print(f"{args.episodes} episodes: {summary_line(payload)} -> {args.out}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.compare import compare, format_table
 
     if args.episodes < 1:
         raise CliError(f"--episodes must be >= 1, got {args.episodes}")
-    _check_out(args, ("compare.json",), "rice-n comparison")
+    replace = _check_out(args, "compare", "rice-n comparison")
     _no_matplotlib_note(args)
     try:
-        with output_dir(args.out):
+        with owned_output(args.out, "compare", replace) as folder:
             summary = compare(
                 args.policies,
-                args.out,
+                folder,
                 episodes=args.episodes,
                 seed=args.seed,
                 greedy=args.greedy,
@@ -332,7 +343,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from rice_n._io import output_dir
+    from rice_n._io import owned_output
     from rice_n.batch import BatchRiceEnv
     from rice_n.evaluate import RandomActor
     from rice_n.protocols import protocol_spec
@@ -373,11 +384,11 @@ def _simulate(args: argparse.Namespace) -> int:
         config["policy"] = {"name": args.policy or "custom", **policy}
     if args.regions:
         config["regions"] = str(args.regions)
-    _check_out(args, ("metrics.json", "trajectory.csv"), "rice-n simulation")
+    replace = _check_out(args, "simulate", "rice-n simulation")
     result = simulate(fractions, env=env, actor=actor)
     _no_matplotlib_note(args)
-    with output_dir(args.out):
-        written = write_outputs(result, Path(args.out), config, plots=not args.no_plots)
+    with owned_output(args.out, "simulate", replace) as folder:
+        written = write_outputs(result, folder, config, plots=not args.no_plots)
     m = written["metrics"]
     if not all(math.isfinite(m[k]) for k in ("temperature_rise", "gross_output", "episode_reward")):
         print(

@@ -51,7 +51,7 @@ def _run_demo(out: Path, seed: int, episodes: int, eval_episodes: int) -> int:
     try:
         import torch
     except ImportError:
-        torch = None
+        torch = None  # type: ignore[assignment]
     n = 4 if torch is not None else 2
     _stage(1, n, "simulating business-as-usual and moderate mitigation (one episode each)")
     fixed = {}

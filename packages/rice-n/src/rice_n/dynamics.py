@@ -150,6 +150,28 @@ class RiceState:
 class Constants:
     """The parameters as arrays of one backend, shaped to broadcast against ``(B, N)``."""
 
+    # set from the params in __init__ (arrays of the backend)
+    A_0: Array
+    K_0: Array
+    L_0: Array
+    L_a: Array
+    a_1: Array
+    a_2: Array
+    a_3: Array
+    delta_A: Array
+    g_A: Array
+    gamma: Array
+    l_g: Array
+    sigma_0: Array
+    theta_2: Array
+    delta_K: Array
+    alpha: Array
+    rho: Array
+    g_sigma: Array
+    delta_sigma: Array
+    p_b: Array
+    delta_pb: Array
+
     def __init__(self, params: RiceParams, ops: NumpyOps | TorchOps) -> None:
         self.params = params
         self.ops = ops
@@ -239,6 +261,26 @@ def land_emissions(p: RiceParams, t: int) -> float:
     return p.E_L0 * (1.0 - p.delta_EL) ** (t - 1) / p.n_regions
 
 
+def exogenous(c: Constants, mode: Mode, t: int, L: Array, A: Array, sigma: Array) -> dict[str, Array]:
+    """The action-independent quantities of activity step ``t`` (1-based) from the previous L, A, sigma.
+
+    ``mitigation_cost`` theta_1, ``labor_term`` (1 - gamma) log(labor), ``pop`` (L / 1000), the welfare
+    discount ``(1 + rho)^(delta t)`` and the next ``L``, ``A``, ``sigma``. They depend on t alone (from the
+    reset state), so the numpy kernel tabulates them once per env.
+    """
+    ops, p = c.ops, c.params
+    labor = L / 1000.0 if mode.labor_in_thousands else L
+    return {
+        "mitigation_cost": c.cost_scale * (1.0 - c.delta_pb) ** (t - 1) * sigma,
+        "labor_term": c.one_minus_gamma * ops.log(labor),
+        "pop": L / 1000.0,
+        "welfare_discount": (1.0 + c.rho) ** (p.delta * t),
+        "L": L * ops.exp(c.l_g * ops.log((1.0 + c.L_a) / (1.0 + L))),
+        "A": A * (math.exp(p.tfp_base_growth) + c.g_A * ops.exp(-c.delta_A * p.delta * (t - 1))),
+        "sigma": sigma * ops.exp(-c.g_sigma * (1.0 - c.delta_sigma) ** (p.delta * (t - 1)) * p.delta),
+    }
+
+
 def _scales(
     c: Constants, mode: Mode, s: RiceState, ctl: Controls, gross_output: Array, investment: Array
 ) -> tuple[Array, Array, Array, Array, Array]:
@@ -276,11 +318,13 @@ def trade_flows(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
     return {"imports": x, "net_imports": x * (1.0 - tau)}
 
 
-def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[str, Array]:
+def _production(
+    c: Constants, mode: Mode, s: RiceState, ctl: Controls, ex: dict[str, Array] | None = None
+) -> dict[str, Array]:
     """Steps 1-5: mitigation cost, damages, abatement cost, production, gross output, investment."""
     ops = c.ops
-    t = s.t + 1
-    theta1 = c.cost_scale * (1.0 - c.delta_pb) ** (t - 1) * s.sigma
+    ex = exogenous(c, mode, s.t + 1, s.L, s.A, s.sigma) if ex is None else ex
+    theta1 = ex["mitigation_cost"]
     t_at = s.T[..., 0:1]
     # with the same a1, a2, a3 in every region (the shipped data) Omega is computed once per episode
     a_1, a_2, a_3 = c.damage_uniform or (c.a_1, c.a_2, c.a_3)
@@ -289,9 +333,8 @@ def _production(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> dict[s
     else:
         omega = 1.0 - a_1 * t_at - a_2 * t_at**a_3
     abatement = theta1 * ctl.mitigation**c.theta_2
-    labor = s.L / 1000.0 if mode.labor_in_thousands else s.L
     # A K^gamma L^(1-gamma) through exp/log (K, L > 0): vectorized, unlike pow with array exponents
-    production = s.A * ops.exp(c.gamma * ops.log(s.K) + c.one_minus_gamma * ops.log(labor))
+    production = s.A * ops.exp(c.gamma * ops.log(s.K) + ex["labor_term"])
     gross_output = omega * (1.0 - abatement) * production
     investment = ctl.savings * gross_output
     if c.damage_uniform is not None:
@@ -336,7 +379,8 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
     """
     ops, p = c.ops, c.params
     t = s.t + 1
-    pre = _production(c, mode, s, ctl)
+    ex = exogenous(c, mode, t, s.L, s.A, s.sigma)
+    pre = _production(c, mode, s, ctl, ex)
     q, inv = pre["gross_output"], pre["investment"]
     exports, imports, foreign, debt = _trade(c, mode, s, ctl, q, inv)
     lam = p.sub_rate
@@ -345,13 +389,13 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
     agg = p.dom_pref * c_dom_l + foreign
     consumption = agg * agg if lam == 0.5 else agg ** (1.0 / lam)
     # Utility (reward) and social welfare.
-    pop = s.L / 1000.0
+    pop = ex["pop"]
     if mode.utility_with_offset:
         per_capita = consumption / pop + p.utility_offset
     else:
         per_capita = ops.maximum(consumption / pop, 1e-9)
     utility = pop * (ops.exp(c.one_minus_alpha * ops.log(per_capita)) - 1.0) / c.one_minus_alpha
-    social_welfare = utility / (1.0 + c.rho) ** (p.delta * t)
+    social_welfare = utility / ex["welfare_discount"]
     balance = debt + p.delta * (exports - imports)
     # Climate.
     f_ex = exogenous_forcing(p, t)
@@ -365,18 +409,15 @@ def activity_step(c: Constants, mode: Mode, s: RiceState, ctl: Controls) -> Rice
     carbon = s.M @ c.phi_M_t + c.b_M * total[..., None]
     # State updates.
     capital = c.capital_factor * s.K + p.delta * inv
-    labor = s.L * ops.exp(c.l_g * ops.log((1.0 + c.L_a) / (1.0 + s.L)))
-    tfp = s.A * (math.exp(p.tfp_base_growth) + c.g_A * ops.exp(-c.delta_A * p.delta * (t - 1)))
-    sigma = s.sigma * ops.exp(-c.g_sigma * (1.0 - c.delta_sigma) ** (p.delta * (t - 1)) * p.delta)
     batch = q.shape[0]
     return RiceState(
         t=t,
         T=temperature,
         M=carbon,
         K=capital,
-        L=labor,
-        A=tfp,
-        sigma=sigma,
+        L=ex["L"],
+        A=ex["A"],
+        sigma=ex["sigma"],
         D=balance,
         tariffs=ctl.tariffs,
         F_EX=ops.zeros((batch,)) + f_ex,

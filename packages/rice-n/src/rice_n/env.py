@@ -5,7 +5,8 @@ A thin wrapper around :class:`rice_n.BatchRiceEnv` with one episode. Each agent 
 what ``MultiDiscrete.sample(mask=...)`` takes; ``np.concatenate`` of it is upstream's flat mask).
 
 The mask arrays are views of one buffer, made once and updated in place when the batch env's mask
-changes (a 31 KB copy): copy them if you keep masks across steps.
+changes (a 31 KB copy): copy them if you keep masks across steps. The agents' infos of a step are one
+fresh dict shared by all agents (copy it before changing one agent's).
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class RiceParallelEnv(ParallelEnv):
         if mask is not self._mask_source:  # the batch env makes a new mask only when a floor changes
             np.copyto(self._mask_buf, mask[0])
             self._mask_source = mask
+        rows, masks = obs[0], self._mask_tuples
         return {
-            agent: {"features": obs[0, i], "action_mask": self._mask_tuples[i]}
+            agent: {"features": rows[i], "action_mask": masks[i]}
             for i, agent in enumerate(self.possible_agents)
         }
 
@@ -99,8 +101,8 @@ class RiceParallelEnv(ParallelEnv):
         extra = [a for a in actions if a not in self._index]
         if extra:
             raise InvalidActionError(f"unknown agent {extra[0]!r} in actions")
-        try:
-            return np.stack([np.asarray(actions[a]) for a in self.possible_agents])[None]
+        try:  # one array call; arrays of different shapes are refused here, bad values by the batch env
+            return np.array([actions[a] for a in self.possible_agents])[None]
         except ValueError as exc:
             raise InvalidActionError(f"actions of different shapes: {exc}") from None
 
@@ -118,7 +120,7 @@ class RiceParallelEnv(ParallelEnv):
         rewards = dict(zip(agents, reward[0].tolist(), strict=True))
         terminations = dict.fromkeys(agents, done)
         truncations = dict.fromkeys(agents, False)
-        infos = {agent: dict(info) for agent in agents}
+        infos = dict.fromkeys(agents, info)  # one fresh dict per step, shared by the agents
         if done:
             self.agents = []
         return observations, rewards, terminations, truncations, infos

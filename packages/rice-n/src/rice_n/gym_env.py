@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -31,7 +31,7 @@ class RiceSingleAgentEnv(gym.Env):
     Reward: the controlled region's utility. An episode terminates after 20 (60 with negotiation) steps.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - gymnasium declares it per instance
 
     def __init__(
         self,
@@ -88,9 +88,12 @@ class RiceSingleAgentEnv(gym.Env):
         a = np.asarray(action)
         if a.shape != (self.batch.n_actions,):
             raise InvalidActionError(f"action must have shape ({self.batch.n_actions},), got {a.shape}")
+        if self._obs is None or self._mask is None:
+            raise RuntimeError("call reset() before step()")
         if self._others_fn is not None:
             others = np.asarray(self._others_fn(self._obs[0], self._mask[0], self.batch.next_stage))
         else:
+            assert self._others is not None  # set whenever there is no others function
             others = self._others
         acts = others.astype(np.result_type(others.dtype, a.dtype), copy=True)
         acts[self.region] = a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ class Protocol:
         return {}
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params() == other.params()  # type: ignore[attr-defined]
+        return isinstance(other, Protocol) and type(self) is type(other) and self.params() == other.params()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, json.dumps(self.params(), sort_keys=True, default=repr)))
@@ -288,6 +289,7 @@ def resolve_protocol(protocol: str | Mapping[str, Any] | Protocol) -> Protocol:
     """A protocol instance from a registered name, a saved spec ``{"name", "params"}`` or an instance."""
     if isinstance(protocol, Protocol):
         return protocol
+    params: Mapping[str, Any]
     if isinstance(protocol, str):
         name, params = protocol, {}
     elif isinstance(protocol, Mapping) and isinstance(protocol.get("name"), str):
@@ -363,15 +365,25 @@ def parse_protocol_option(name: str, settings: Sequence[str]) -> Protocol:
         is_list = isinstance(param.default, (list, tuple)) or any(
             t in str(param.annotation) for t in ("list", "tuple", "Sequence")
         )
-        params[key] = [_scalar(x) for x in text.split(",") if x.strip()] if is_list else _scalar(text)
+        if is_list:
+            items = text.split(",")
+            if not all(x.strip() for x in items):
+                raise ProtocolError(f"--set {item!r}: expected a comma-separated list of values, none empty")
+            params[key] = [_scalar(x) for x in items]
+        else:
+            params[key] = _scalar(text)
     return _build(cls, params)
+
+
+#: ASCII numbers only: int() and float() also take "1_0" and non-ASCII digits, which a CLI value must not.
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _scalar(text: str) -> Any:
     text = text.strip()
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
     return {"true": True, "false": False}.get(text.lower(), text)

@@ -31,7 +31,7 @@ class Samples:
     def take(self, idx: torch.Tensor) -> Samples:
         """The rows ``idx``."""
         names = [f for f in self.__dataclass_fields__ if f != "groups"]
-        return Samples(*(getattr(self, f)[idx] for f in names), groups=self.groups)
+        return Samples(**{f: getattr(self, f)[idx] for f in names}, groups=self.groups)
 
 
 def flatten(

@@ -101,6 +101,8 @@ def stage_groups(dims: np.ndarray, nvec: Any) -> tuple[StageGroup, ...] | None:
 class SharedPolicy(nn.Module):
     """One actor-critic for all regions: logits ``(B, N, sum(nvec))`` and values ``(B, N)``."""
 
+    gather_index: torch.Tensor  # a registered buffer: (flat logit or pad) index of each (dim, level)
+
     def __init__(self, split: ObsSplit, nvec: Any, hidden: tuple[int, ...] = (256, 256)) -> None:
         super().__init__()
         self.split = split

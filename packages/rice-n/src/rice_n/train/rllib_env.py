@@ -30,7 +30,8 @@ class RiceMultiAgentEnv(MultiAgentEnv):
         config = dict(config or {})
         self.pz = parallel_env(protocol=config.get("protocol", "none"), mode=config.get("mode", "upstream"))
         batch = self.pz.batch
-        self.agents = self.possible_agents = list(self.pz.possible_agents)
+        self.names: list[str] = list(self.pz.possible_agents)
+        self.agents = self.possible_agents = list(self.names)
         nvec = np.asarray(batch.action_nvec, dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
         dims = (
@@ -56,7 +57,7 @@ class RiceMultiAgentEnv(MultiAgentEnv):
         active = self.stage_dims[batch.next_stage] if not batch.done else self.stage_dims[0]
         return {
             agent: {"features": pz_obs[agent]["features"], "action_mask": mask[i], "active_dims": active}
-            for i, agent in enumerate(self.agents)
+            for i, agent in enumerate(self.names)
         }
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
@@ -65,9 +66,9 @@ class RiceMultiAgentEnv(MultiAgentEnv):
         self.masked_taken = 0
         return self._obs(pz_obs), infos
 
-    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(self, action_dict: dict[Any, Any]) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
         """Step all regions; count masked levels taken; the last infos carry the episode's metrics."""
-        acts = np.stack([np.asarray(action_dict[a], dtype=np.int64) for a in self.agents])
+        acts = np.stack([np.asarray(action_dict[a], dtype=np.int64) for a in self.names])
         mask = self.pz.batch.action_mask()[0]
         self.masked_taken += int((mask[self._rows, self.offsets + acts] == 0).sum())
         pz_obs, rewards, terms, _, infos = self.pz.step(action_dict)

@@ -28,10 +28,14 @@ class MaskedSharedPolicyModule(TorchRLModule, ValueFunctionAPI):
 
     def setup(self) -> None:
         """Build the network and the (flat logit -> action dim, level) lookup used by the stage mask."""
-        n, s, p = (int(v) for v in self.model_config["split"])
-        nvec = np.asarray(self.action_space.nvec, dtype=np.int64)
-        self.net = SharedPolicy(ObsSplit(n, s, p), nvec, tuple(self.model_config["hidden"]))
-        self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(input_lens=nvec.tolist())
+        model_config: Any = self.model_config  # a dict here (RLlib types it loosely)
+        space: Any = self.action_space
+        n, s, p = (int(v) for v in model_config["split"])
+        nvec = np.asarray(space.nvec, dtype=np.int64)
+        self.net = SharedPolicy(ObsSplit(n, s, p), nvec, tuple(model_config["hidden"]))
+        self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(  # type: ignore[misc]
+            input_lens=nvec.tolist()
+        )
         dim_of = np.repeat(np.arange(nvec.size), nvec)
         starts = np.concatenate([[0], np.cumsum(nvec)[:-1]])
         self.register_buffer("dim_of_logit", torch.as_tensor(dim_of), persistent=False)

@@ -10,6 +10,7 @@ The same run folder as the built-in trainer (:mod:`rice_n.train.runner`): ``conf
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rice_n import __version__
-from rice_n._io import output_dir, write_json_atomic
+from rice_n._io import output_dir, owned_output, write_json_atomic, write_marker
 from rice_n.protocols import protocol_spec
 from rice_n.train.config import TrainConfig
 from rice_n.train.policy import ObsSplit, SharedPolicy
@@ -37,7 +38,6 @@ from rice_n.train.runfolder import (
     METRICS_FILE,
     RLLIB_CHECKPOINT,
     check_run_folder,
-    discard_run,
     read_metrics,
     read_saved_config,
     remove_temp_files,
@@ -117,7 +117,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
             clip_param=config.clip_param,
             vf_loss_coeff=config.vf_coeff,
             vf_clip_param=float("inf"),
-            entropy_coeff=_entropy(config),
+            entropy_coeff=_entropy(config),  # type: ignore[arg-type]  # RLlib also takes a schedule
             grad_clip=config.grad_clip,
             grad_clip_by="global_norm",
             # the KL term is computed (reported as approx_kl) but weighs 0, as in the built-in PPO
@@ -196,19 +196,15 @@ def _save_checkpoint(algo: Any, out: Path, config: TrainConfig, counters: dict[s
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _clean(out: Path, resume: bool) -> None:
-    """Before training into a folder that holds a run: on resume finish an interrupted checkpoint swap
-    and drop stale temp files; otherwise (overwrite) discard the run, RLlib checkpoint included."""
+def _clean(out: Path) -> None:
+    """Before resuming a run: finish an interrupted checkpoint swap and drop stale temp files."""
     old, final = out / OLD_CHECKPOINT, out / RLLIB_CHECKPOINT
-    if resume and old.is_dir() and not final.exists():
+    if old.is_dir() and not final.exists():
         old.rename(final)
     else:
         shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(out / TMP_CHECKPOINT, ignore_errors=True)
     remove_temp_files(out)
-    if not resume:
-        discard_run(out)
-        shutil.rmtree(final, ignore_errors=True)
 
 
 def export_policy(algo: Any, split: ObsSplit, nvec: Any, hidden: tuple[int, ...]) -> SharedPolicy:
@@ -253,7 +249,11 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     """Join the cluster at ``address`` or start a local Ray instance; True when this call started Ray."""
     if ray.is_initialized():
         return False
-    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    quiet: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+    }
     if address:
         ray.init(address=address, **quiet)
     else:
@@ -300,14 +300,24 @@ def train_rllib(
     out = Path(out)
     config_dict = config.to_dict()
     has_run = check_run_folder(out, resume, overwrite)
-    counters, history = check_resume(out, config) if (resume and has_run) else (None, [])
+    if has_run and overwrite:  # the new run is built beside the old one and swapped in once complete
+        with owned_output(out, "train", replace=True, marker=False) as staging:
+            result = train_rllib(
+                config, staging, False, num_env_runners, checkpoint_every, progress, stop_after
+            )
+        return dataclasses.replace(result, out=out)
+    # a run killed after its marker but before its config.json has nothing to continue: it starts anew
+    started = has_run and (out / CONFIG_FILE).exists()
+    counters, history = check_resume(out, config) if (resume and started) else (None, [])
     run = _Run(out, config, counters or {"iteration": 0, "episodes": 0, "env_steps": 0})
     run.history = history
     algo = ppo_config(config, num_env_runners).build_algo()
     try:
         with output_dir(out):
             if has_run:
-                _clean(out, resume)
+                _clean(out)
+            else:
+                write_marker(out, "train")
             if counters is not None:
                 algo.restore_from_path(str((out / RLLIB_CHECKPOINT).resolve()))
             _write_metrics(out / METRICS_FILE, run.history)

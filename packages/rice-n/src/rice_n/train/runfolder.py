@@ -1,8 +1,9 @@
 """The run-folder contract of ``rice-n train``: refuse, resume or overwrite a folder; clean it on resume.
 
-A folder holds a run when it has one of :data:`RUN_FILES`. Into such a folder training is refused
-unless ``resume`` (continue it) or ``overwrite`` (discard it, after every other check passed); a
-non-empty folder that holds no run is always refused; a missing or empty folder is fine.
+A folder holds a run when it has the marker ``.rice-n-run.json`` of kind ``train`` (written first).
+Into such a folder training is refused unless ``resume`` (continue it) or ``overwrite`` (a new run is
+built in a sibling staging folder and swapped in once complete); a non-empty folder without the marker
+is always refused, whatever the flags; a missing or empty folder is fine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rice_n._io import OutputError, check_output_dir
+from rice_n._io import OutputError, check_owned_dir
 from rice_n.train.store import CHECKPOINT_FILE, POLICY_FILE, POLICY_META, PolicyError
 
 METRICS_FILE = "metrics.jsonl"
@@ -28,20 +29,19 @@ class RunFolderError(OutputError):
 
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> bool:
-    """Validate ``out`` for training without touching it; returns True when it holds a run."""
+    """Validate ``out`` for training without touching it; returns True when it holds a run (its marker)."""
     if resume and overwrite:
         raise RunFolderError("--resume and --overwrite exclude each other: continue the run or discard it")
     try:
-        return check_output_dir(out, RUN_FILES, "rice-n training run", overwrite=overwrite or resume)
-    except RunFolderError:
-        raise
+        return check_owned_dir(
+            out,
+            "train",
+            "rice-n training run",
+            replace=overwrite or resume,
+            flags="--resume to continue it or --overwrite to replace it",
+        )
     except OutputError as exc:
-        msg = str(exc)
-        if "pass --overwrite" in msg:
-            msg = msg.replace(
-                "pass --overwrite to replace it", "pass --resume to continue it or --overwrite to replace it"
-            )
-        raise RunFolderError(msg) from None
+        raise RunFolderError(str(exc)) from None
 
 
 def read_saved_config(out: Path) -> dict[str, Any]:
@@ -82,10 +82,3 @@ def remove_temp_files(out: Path) -> None:
     for name in (*RUN_FILES, CURVE_FILE):
         for tmp in out.glob(f".{name}.*.tmp"):
             tmp.unlink(missing_ok=True)
-
-
-def discard_run(out: Path) -> None:
-    """Delete the files of the run in ``out`` (for ``overwrite``)."""
-    remove_temp_files(out)
-    for name in (*RUN_FILES, CURVE_FILE):
-        (out / name).unlink(missing_ok=True)

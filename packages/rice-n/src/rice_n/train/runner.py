@@ -8,6 +8,7 @@ same metrics as an uninterrupted run with the same seed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from rice_n import __version__
-from rice_n._io import output_dir, write_bytes_atomic, write_json_atomic
+from rice_n._io import output_dir, owned_output, write_bytes_atomic, write_json_atomic, write_marker
 from rice_n.batch import BatchRiceEnv
 from rice_n.protocols import protocol_spec
 from rice_n.train.a2c import a2c_update
@@ -33,7 +34,6 @@ from rice_n.train.runfolder import (
     METRICS_FILE,
     RLLIB_CHECKPOINT,
     check_run_folder,
-    discard_run,
     read_metrics,
     read_saved_config,
     remove_temp_files,
@@ -160,7 +160,13 @@ def train(
     config_dict = config.to_dict()  # ProtocolError for a protocol that cannot be saved
     dev = resolve_device(device)
     has_run = check_run_folder(out, resume, overwrite)
-    ckpt, history = _check_resume(out, config) if (resume and has_run) else (None, [])
+    if has_run and overwrite:  # the new run is built beside the old one and swapped in once complete
+        with owned_output(out, "train", replace=True, marker=False) as staging:
+            result = train(config, staging, False, device, checkpoint_every, progress, stop_after)
+        return dataclasses.replace(result, out=out)
+    # a run killed after its marker but before its config.json has nothing to continue: it starts anew
+    started = has_run and (out / CONFIG_FILE).exists()
+    ckpt, history = _check_resume(out, config) if (resume and started) else (None, [])
     torch.manual_seed(config.seed)
     env = make_env(config, config.num_envs, dev)
     info = env_info(env, config)
@@ -184,9 +190,9 @@ def train(
                 f"checkpoint {str(out / CHECKPOINT_FILE)!r} does not fit this run: {exc}"
             ) from None
     with output_dir(out):
-        if has_run and not resume:
-            discard_run(out)
-        elif has_run:
+        if not has_run:
+            write_marker(out, "train")
+        else:
             remove_temp_files(out)
             if ckpt is None:
                 (out / METRICS_FILE).unlink(missing_ok=True)
