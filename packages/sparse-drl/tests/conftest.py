@@ -1,5 +1,5 @@
 """Keep the tests on one CPU thread (the CI machine has two cores shared by several suites); a local Ray
-instance for the scale-out tests."""
+instance on 127.0.0.1 for the scale-out tests."""
 
 from collections.abc import Iterator
 
@@ -15,7 +15,7 @@ def ray_instance() -> Iterator[None]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield
     if ray.is_initialized():
         ray.shutdown()
