@@ -1,4 +1,4 @@
-"""CLI: train with checkpoints and --resume, sweep in parallel processes, plot, demo, Ray path."""
+"""CLI: train with checkpoints and --resume, sweep, plot, demo."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def test_train_checkpoint_and_resume(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(bad) == 2
 
 
-def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
+def test_sweep_and_plot(tmp_path: Path) -> None:
+    # one worker, in this process (parallel workers: test_sparse_drl_sweep.py's kill test)
     out = tmp_path / "sweep"
     args = [
         "sweep",
@@ -98,8 +99,6 @@ def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
         "0.5",
         "--seed",
         "0",
-        "--workers",
-        "2",
         "--out",
         str(out),
         "--learning-starts",

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -155,5 +156,33 @@ def test_sweep_bad_options_one_line_nothing_created(
 ) -> None:
     out = tmp_path / "new"
     code, err = run_cli(["sweep", *GRID, "--steps", "100", "--out", str(out), *extra], capsys)
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("found", "needle"),
+    [(ConnectionError("Could not find any running Ray instance"), "no running Ray instance"),
+     ("127.0.0.1:1", "cannot reach a Ray cluster at 127.0.0.1:1")],
+)  # fmt: skip
+def test_address_auto_resolved_and_reached_before_anything(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    found: object,
+    needle: str,
+) -> None:
+    def canonicalize(address: str) -> str:
+        assert address == "auto"
+        if isinstance(found, Exception):
+            raise found
+        return str(found)
+
+    fake = types.SimpleNamespace(canonicalize_bootstrap_address=canonicalize)
+    monkeypatch.setitem(sys.modules, "ray._private.services", fake)  # Ray's own lookup, without Ray
+    out = tmp_path / "new"
+    code, err = run_cli(
+        ["sweep", *GRID, "--steps", "100", "--engine", "ray", "--address", "auto", "--out", str(out)], capsys
+    )
     assert code == 2 and len(err) == 1 and needle in err[0], err
     assert list(tmp_path.iterdir()) == []
