@@ -250,17 +250,23 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from sparse_drl.plots import plot_diagnostics, plot_scaling
+    from sparse_drl.rundir import check_own_folder, open_out_folder
 
     out = Path(args.out)
+    check_own_folder(out, "plot")
+    sweeps: list[Path] = []
     runs: list[Path] = []
     for item in map(Path, args.inputs):
         if (item / "sweep.json").exists():
-            print(plot_scaling(item / "sweep.json", out / "scaling.png"))
+            sweeps.append(item / "sweep.json")
             runs.extend(sorted(p for p in item.iterdir() if (p / "metrics.jsonl").exists()))
         elif (item / "metrics.jsonl").exists():
             runs.append(item)
         else:
             raise ValueError(f"{item}: neither a sweep folder (sweep.json) nor a run folder (metrics.jsonl)")
+    open_out_folder(out, "plot")
+    for sweep in sweeps:
+        print(plot_scaling(sweep, out / "scaling.png"))
     if runs:
         print(plot_diagnostics(runs, out / "diagnostics.png"))
     return 0

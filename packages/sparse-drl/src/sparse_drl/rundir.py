@@ -1,7 +1,7 @@
 """The run-folder contract: what a sparse-drl run folder holds, how it is checked, cleaned and loaded.
 
 Every folder a command writes holds the marker ``.sparse-drl-run.json`` (``{"package": "sparse-drl",
-"kind": "train" | "seeds" | "sweep", "version": ...}``), written first and atomically; ownership is
+"kind": "train" | "seeds" | "sweep" | "demo" | "plot", "version": ...}``), written first and atomically; ownership is
 recognised by this marker only. A training run folder (kind ``train``) also holds ``config.json``
 (``{"package": "sparse-drl", "config": {...}, "version": ...}``), ``metrics.jsonl``, ``checkpoint.pt``
 and, when finished, ``summary.json``. Everything here only reads, except ``clean_stale``,
@@ -29,6 +29,7 @@ __all__ = [
     "PACKAGE",
     "RUN_FILES",
     "check_out_path",
+    "check_own_folder",
     "clean_stale",
     "folder_kind",
     "foreign_entries",
@@ -42,7 +43,7 @@ __all__ = [
 
 PACKAGE = "sparse-drl"
 MARKER = f".{PACKAGE}-run.json"
-KINDS = ("train", "seeds", "sweep")  # a run folder, a folder of seed runs, a sweep
+KINDS = ("train", "seeds", "sweep", "demo", "plot")  # train: a run folder; seeds: a folder of seed runs
 RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "summary.json")
 SWEEP_FILES = ("sweep-config.json", "sweep.csv", "sweep.json", ".tune")
 CHECKPOINT_KEYS = ("config", "networks", "optimizers", "extra", "buffer", "counters")
@@ -140,6 +141,19 @@ def foreign_entries(out: Path, own: set[str], runs: bool = False) -> list[str]:
                 continue
         found.append(p.name)
     return found
+
+
+def check_own_folder(out: Path, kind: str) -> None:
+    """Refuse (``ValueError``, one line) an ``out`` that is not missing, empty or holding this package's
+    marker of ``kind``: a command that only replaces its own files there (demo, plot) checks this first."""
+    check_out_path(out)
+    found = folder_kind(out)
+    if found == "other":
+        raise ValueError(
+            f"--out {str(out)!r} is not empty and holds no sparse-drl {kind} (no {MARKER}); refusing"
+        )
+    if found not in ("missing", "empty", kind):
+        raise ValueError(f"--out {str(out)!r} holds a sparse-drl {found}, not a {kind}; refusing")
 
 
 def _pid_alive(pid: int) -> bool:
