@@ -154,8 +154,15 @@ def _run_local(agent: str, runs: list[SweepRun], out: Path, workers: int) -> Non
             print(f"[{i}/{len(runs)}] {row['name']}: return {row['mean_last3_eval_return']}", flush=True)
 
 
-def import_ray() -> Any:
-    """``ray`` with Tune, or ``ImportError`` giving the pip line."""
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's node address is 127.0.0.1
+
+
+def import_ray(loopback: bool = False) -> Any:
+    """``ray`` with Tune, or ``ImportError`` giving the pip line. With ``loopback`` (a local instance)
+    and Ray not yet imported, Ray is told to use 127.0.0.1 as this node's address: ``ray.init`` turns
+    ``_node_ip_address="127.0.0.1"`` into the machine's network address, this setting it honours."""
+    if loopback and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     try:
         import ray
         from ray import tune  # noqa: F401
@@ -179,6 +186,11 @@ def _tune_trial(config: dict[str, Any], agent: str, runs: dict[str, SweepRun], o
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONNECT_TIMEOUT_S = 3.0
+
+
+def _host(address: str) -> str:
+    """The host part of ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    return address.removeprefix("ray://").rpartition(":")[0].strip("[]")
 
 
 def check_ray_address(address: str | None) -> str | None:
@@ -223,9 +235,8 @@ def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -
     out = out.resolve()  # Tune runs each trial in its own working directory
     started = False
     if not ray.is_initialized():
-        host = (address or "").removeprefix("ray://").rpartition(":")[0].strip("[]")
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address is None or (host in LOOPBACK and not address.startswith("ray://")):
+        if address is None or (_host(address) in LOOPBACK and not address.startswith("ray://")):
             options["_node_ip_address"] = "127.0.0.1"  # never bind the machine's network interface
         ray.init(address=address or "local", **options)
         started = True
@@ -359,7 +370,7 @@ def run_sweep(
     todo = [r for r in runs if plans[r.name].mode != "done"]
     ray_address = check_ray_address(address)  # reached before anything is written
     if engine == "ray":
-        import_ray()
+        import_ray(loopback=ray_address is None or _host(ray_address) in LOOPBACK)
     work = open_out_folder(out, "sweep", staging=kind == "sweep" and overwrite)
     write_json(work / SPEC, spec)
     print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already finished, engine {engine}", flush=True)
