@@ -1,4 +1,4 @@
-"""CLI: train with checkpoints and --resume, sweep in parallel processes, plot, demo, Ray path."""
+"""CLI: train with checkpoints and --resume, sweep, plot, demo."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def test_train_checkpoint_and_resume(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(bad) == 2
 
 
-def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
+def test_sweep_and_plot(tmp_path: Path) -> None:
+    # one worker, in this process (parallel workers: test_sparse_drl_sweep.py's kill test)
     out = tmp_path / "sweep"
     args = [
         "sweep",
@@ -98,8 +99,6 @@ def test_sweep_parallel_and_plot(tmp_path: Path) -> None:
         "0.5",
         "--seed",
         "0",
-        "--workers",
-        "2",
         "--out",
         str(out),
         "--learning-starts",
@@ -129,7 +128,22 @@ def test_demo_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(demo, "DEMO_CONFIG", dataclasses.replace(demo.DEMO_CONFIG, phases=2, steps=20))
     assert main(["demo", "--out", str(tmp_path), "--seed", "1"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--seed", "1"]) == 0  # a rerun replaces its own demo
+    assert json.loads((tmp_path / ".sparse-drl-run.json").read_text())["kind"] == "demo"
     result = json.loads((tmp_path / "demo.json").read_text())
     assert isinstance(result["key_figure"], str) and len(result["key_figure"]) <= 40
     assert "sparse" in result["key_figure"]
     assert all(isinstance(v, (int, float)) for v in result["figures"].values())
+
+
+@pytest.mark.parametrize("command", ["demo", "plot"])
+def test_demo_and_plot_refuse_a_users_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    mine = {"demo": "demo.json", "plot": "scaling.png"}[command]
+    (tmp_path / mine).write_text("my own file")
+    args = ["demo"] if command == "demo" else ["plot", str(tmp_path / "no-such-sweep")]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"holds no sparse-drl {command}" in err[0], err
+    assert [p.name for p in tmp_path.iterdir()] == [mine] and (tmp_path / mine).read_text() == "my own file"

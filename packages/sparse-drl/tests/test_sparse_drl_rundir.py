@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from sparse_drl import __version__
 from sparse_drl.cli import main
 from sparse_drl.io import read_jsonl
+from sparse_drl.rundir import MARKER
 
 TINY = [
     "--agent", "sac", "--steps", "200", "--learning-starts", "100", "--critic-width", "16",
@@ -45,8 +48,10 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        (["--lr", "inf"], "actor_lr must be finite"),
-        (["--lr", "nan"], "must be finite"),
+        (["--lr", "inf"], "lr must be a finite number"),
+        (["--lr", "nan"], "must be a finite number"),
+        (["--set", "tau=nan"], "tau must be a finite number"),
+        (["--set", "clipped_double_q=no", "--set", "tau=x"], "tau must be a finite number"),
         (["--env", "NoSuchEnv-v0"], "NoSuchEnv-v0"),
         (["--env", "CartPole-v1"], "Box action space"),
         (["--set", "sparsity_method=bogus"], "bogus"),
@@ -110,12 +115,96 @@ def test_overwrite_replaces_run(
 ) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    for name in ("config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"):
+    for name in (MARKER, "config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"):
         (out / name).write_bytes((finished_run / name).read_bytes())
     (out / "metrics.jsonl").write_text('{"step": 999}\n')
     code, _ = run_cli(["train", *TINY, "--sparsity", "0.5", "--out", str(out), "--overwrite"], capsys)
     assert code == 0
     assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == [100, 200]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the staging folder was swapped in
+
+
+def test_marker_written_first_and_names_the_kind(finished_run: Path) -> None:
+    marker = json.loads((finished_run / MARKER).read_text())
+    assert marker == {"package": "sparse-drl", "kind": "train", "version": __version__}
+
+
+@pytest.mark.parametrize("name", ["config.json", "summary.json", "metrics.jsonl"])
+def test_users_run_named_file_without_marker_refused_with_any_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    (tmp_path / name).write_text('{"package": "sparse-drl", "config": {}, "step": 1}\n')
+    before = snapshot(tmp_path)
+    for flag in ([], ["--overwrite"], ["--resume"]):
+        code, err = run_cli(["train", *TINY, "--out", str(tmp_path), *flag], capsys)
+        assert code == 2 and len(err) == 1 and "holds no sparse-drl run" in err[0], err
+    assert snapshot(tmp_path) == before
+
+
+def test_overwrite_refuses_a_run_holding_a_users_file(
+    tmp_path: Path, finished_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    for p in finished_run.iterdir():
+        (out / p.name).write_bytes(p.read_bytes())
+    (out / "notes.md").write_text("my notes")
+    before = snapshot(out)
+    code, err = run_cli(["train", *TINY, "--out", str(out), "--overwrite"], capsys)
+    assert code == 2 and len(err) == 1 and "notes.md" in err[0], err
+    assert snapshot(out) == before
+
+
+def test_run_killed_after_marker_resumes_or_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / MARKER).write_text(json.dumps({"package": "sparse-drl", "kind": "train", "version": "0"}))
+    (out / f".{MARKER}.x1y2z3.tmp").write_text("")  # a sweep's or seed's marker write cut short is ignored
+    code, err = run_cli(["train", *TINY, "--steps", "100", "--out", str(out)], capsys)
+    assert code == 2 and len(err) == 1 and "--resume or --overwrite" in err[0], err
+    code, err = run_cli(["train", *TINY, "--steps", "100", "--out", str(out), "--resume"], capsys)
+    assert code == 0, err
+    assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == [100]
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_failed_overwrite_keeps_the_old_run(
+    tmp_path: Path, finished_run: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sparse_drl.agents.sac import SAC
+
+    out = tmp_path / "run"
+    out.mkdir()
+    for p in finished_run.iterdir():
+        (out / p.name).write_bytes(p.read_bytes())
+    before = snapshot(out)
+
+    def crash(self: SAC, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the user stops the new run half-way
+
+    monkeypatch.setattr(SAC, "train", crash)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", *TINY, "--out", str(out), "--overwrite"])
+    assert snapshot(out) == before
+    assert len(list(tmp_path.glob(".run.sparse-drl-staging-*"))) == 1
+    monkeypatch.undo()
+    code, _ = run_cli(["train", *TINY, "--out", str(out), "--overwrite", "--steps", "100"], capsys)
+    assert code == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # leftover removed
+    assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == [100]
+
+
+def test_seed_list_root_has_its_own_marker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "seeds"
+    code, err = run_cli(["train", *TINY, "--steps", "100", "--seed", "0", "0", "--out", str(out)], capsys)
+    assert code == 2 and len(err) == 1 and "twice" in err[0] and not out.exists()
+    code, _ = run_cli(["train", *TINY, "--steps", "100", "--seed", "0", "1", "--out", str(out)], capsys)
+    assert code == 0
+    assert json.loads((out / MARKER).read_text())["kind"] == "seeds"
+    assert json.loads((out / "seed1" / MARKER).read_text())["kind"] == "train"
+    code, err = run_cli(["train", *TINY, "--steps", "100", "--out", str(out)], capsys)
+    assert code == 2 and len(err) == 1 and "holds a sparse-drl seeds" in err[0], err
 
 
 def _copy_run(src: Path, dst: Path) -> Path:

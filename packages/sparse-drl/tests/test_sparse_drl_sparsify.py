@@ -11,7 +11,14 @@ import torch
 from torch import nn
 
 import sparse_drl
-from sparse_drl import SparseLinear, density_report, layer_densities, load_sparse_state_dict, sparsify
+from sparse_drl import (
+    SparseLinear,
+    density_report,
+    erk_densities,
+    layer_densities,
+    load_sparse_state_dict,
+    sparsify,
+)
 from sparse_drl.networks import SimBaEncoder
 
 
@@ -209,19 +216,23 @@ def test_conv_layers_pruned() -> None:
     assert abs(report.total_density - 0.3) < 0.01
 
 
-def upstream_erk(shapes: dict[str, tuple[int, ...]], sparsity: float) -> dict[str, float]:
+def upstream_erk(
+    shapes: dict[str, tuple[int, ...]], sparsity: float, floor: bool = False
+) -> dict[str, float]:
     """JaxPruner's ``get_sparsities_erdos_renyi`` (erk_power_scale 1, no custom map), transcribed from its
     published description: every entry enters the solve; the entries with the largest score are made
-    dense while ``eps * max_score > 1``; density ``eps * score`` otherwise."""
+    dense while ``eps * max_score > 1``; density ``eps * score`` otherwise. JaxPruner counts each entry's
+    zeros as ``floor(sparsity * n)`` (``floor=True``); ``floor=False`` solves with ``sparsity * n``."""
     dense: set[str] = set()
     while True:
         rhs, divisor, raw = 0.0, 0.0, {}
         for name, shape in shapes.items():
             n = math.prod(shape)
+            zeros = math.floor(sparsity * n) if floor else sparsity * n
             if name in dense:
-                rhs -= n * sparsity
+                rhs -= zeros
             else:
-                rhs += n * (1 - sparsity)
+                rhs += n - zeros
                 raw[name] = sum(shape) / n
                 divisor += raw[name] * n
         eps = rhs / divisor
@@ -256,6 +267,24 @@ def test_erk_all_equals_upstream_on_small_nets(target: float, make: object) -> N
         row = next((r for r in report.layers if r.name == name), None)
         if d < 1.0:  # pruned (1-D parameters too, as upstream at high sparsity), exact counts
             assert row is not None and row.kept == round(d * row.total)
+
+
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("make", [ln_net, small_net, lambda: Critic(in_dim=5, width=16, depth=1)])
+def test_erk_floor_zeros_equals_jaxpruner_as_written(target: float, make: object) -> None:
+    net = make()  # type: ignore[operator]
+    shapes = {n: tuple(p.shape) for n, p in net.named_parameters()}
+    ref = upstream_erk(shapes, target, floor=True)
+    ours = erk_densities(shapes, target, floor_zeros=True)
+    assert ours == pytest.approx(ref, abs=1e-12)
+
+
+def test_erk_floor_zeros_by_hand() -> None:
+    # a: 5 entries, score 1; b: 4x5, score 9/20. S = 0.5: zeros floor(2.5) = 2 and 10, so 3 + 10 kept
+    # entries; eps = 13 / (5 + 9) -> a 13/14, b 13/14 * 9/20. Unrounded: eps = 12.5 / 14.
+    shapes = {"a": (5,), "b": (4, 5)}
+    assert erk_densities(shapes, 0.5, floor_zeros=True) == pytest.approx({"a": 13 / 14, "b": 13 / 14 * 0.45})
+    assert erk_densities(shapes, 0.5) == pytest.approx({"a": 12.5 / 14, "b": 12.5 / 14 * 0.45})
 
 
 def test_erk_all_prunes_one_dimensional_params_on_a_tiny_net() -> None:

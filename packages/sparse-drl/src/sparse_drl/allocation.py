@@ -29,6 +29,8 @@ def erk_densities(
     shapes: Mapping[str, Sequence[int]],
     sparsity: float,
     dense: Sequence[str] = (),
+    *,
+    floor_zeros: bool = False,
 ) -> dict[str, float]:
     """ERK densities for every entry of ``shapes`` so that the total kept fraction is ``1 - sparsity``.
 
@@ -38,20 +40,24 @@ def erk_densities(
     again (one layer, the largest score, per round, as in the RigL/JaxPruner reference).
     Pass only kernels for the "kernels only" variant, or every parameter (biases, LayerNorm) for the
     upstream behaviour, where 1-D parameters come out dense and the kernels absorb the budget.
+
+    ``floor_zeros=True`` counts the budget as JaxPruner's ``get_sparsities_erdos_renyi`` does: each
+    entry's zero count is rounded down, ``floor(sparsity * n)``, before ``eps`` is solved (the default
+    solves with the unrounded ``sparsity * n``; on small networks the two differ by up to about 0.09).
     """
     s = check_sparsity(sparsity)
     unknown = [name for name in dense if name not in shapes]
     if unknown:
         raise KeyError(f"dense entries not among the shapes: {unknown}")
     sizes = {name: math.prod(shape) for name, shape in shapes.items()}
-    total = sum(sizes.values())
+    zeros = {n: float(math.floor(s * size)) if floor_zeros else s * size for n, size in sizes.items()}
     raw = {name: _raw_erk(shape) for name, shape in shapes.items()}
     dense_set = set(dense)
     while True:
         free = [n for n in shapes if n not in dense_set]
         if not free:
             break
-        budget = (1.0 - s) * total - sum(sizes[n] for n in dense_set)
+        budget = sum(sizes[n] - zeros[n] for n in free) - sum(zeros[n] for n in dense_set)
         divisor = sum(raw[n] * sizes[n] for n in free)
         eps = budget / divisor
         top = max(raw[n] for n in free)
@@ -59,7 +65,7 @@ def erk_densities(
             dense_set.update(n for n in free if raw[n] == top)
             continue
         break
-    if sum(sizes[n] for n in dense_set) > (1.0 - s) * total + 1e-9 and len(dense_set) < len(shapes):
+    if sum(zeros[n] for n in dense_set) > sum(sizes[n] - zeros[n] for n in free) + 1e-9 and free:
         raise ValueError(f"sparsity {s} cannot be reached while keeping the dense layers {sorted(dense)}")
     return {n: (1.0 if n in dense_set else max(0.0, eps * raw[n])) for n in shapes}
 

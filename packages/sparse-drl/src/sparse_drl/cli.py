@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sparse_drl import __version__
+from sparse_drl.flags import add_config_flags, config_fields, flag_name, parse_value
 
-# flag -> (config field for sac, config field for dqn, type)
-AGENT_FLAGS: dict[str, tuple[str | None, str | None, type]] = {
-    "env": ("env_id", "env_id", str),
-    "steps": ("total_steps", "total_steps", int),
-    "learning_starts": ("learning_starts", "learning_starts", int),
-    "replay_ratio": ("replay_ratio", "replay_ratio", float),
-    "num_envs": ("num_envs", "num_envs", int),
-    "batch_size": ("batch_size", "batch_size", int),
-    "arch": ("arch", "arch", str),
-    "method": ("sparsity_method", "sparsity_method", str),
-    "optimizer": ("optimizer", "optimizer", str),
-    "actor_width": ("actor_width", None, int),
-    "actor_depth": ("actor_depth", None, int),
-    "critic_width": ("critic_width", "width", int),
-    "critic_depth": ("critic_depth", "depth", int),
-    "actor_sparsity": ("actor_sparsity", None, float),
-    "critic_sparsity": ("critic_sparsity", "critic_sparsity", float),
-    "eval_every": ("eval_every", "eval_every", int),
-    "eval_episodes": ("eval_episodes", "eval_episodes", int),
-    "log_every": ("log_every", "log_every", int),
-    "device": ("device", "device", str),
-}
+# extra spellings kept from earlier versions
+ALIASES = {"env_id": ["--env"], "total_steps": ["--steps"], "sparsity_method": ["--method"]}
+DQN_NAMES = {"critic_width": "width", "critic_depth": "depth"}  # SAC's names accepted for DQN's Q-network
+SWEEP_FIELDS = {"critic_width", "critic_depth", "width", "depth", "actor_sparsity", "critic_sparsity"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,64 +25,99 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _configs() -> dict[str, type]:
+    from sparse_drl.agents import AGENTS
+
+    return {name: cfg for name, (_, cfg) in AGENTS.items()}
+
+
 def _add_agent_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
+    from sparse_drl.allocation import METHODS
+    from sparse_drl.networks import ARCHS
+    from sparse_drl.optim import OPTIMIZERS
+
     p.add_argument("--agent", choices=["sac", "dqn"], default="sac", help="agent (default sac)")
-    p.add_argument("--env", help="Gymnasium id (default: Pendulum-v1 for sac, CartPole-v1 for dqn)")
-    p.add_argument("--steps", type=int, help="environment steps")
-    p.add_argument("--learning-starts", type=int, help="random-action steps before updates")
-    p.add_argument("--replay-ratio", type=float, help="gradient updates per environment step")
-    p.add_argument("--num-envs", type=int, help="vectorised environments")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--arch", choices=["simba", "bro"], help="network family")
-    p.add_argument("--method", choices=["erk", "uniform"], help="layer-wise sparsity allocation")
-    p.add_argument("--optimizer", choices=["adam", "adamw", "kron"])
-    p.add_argument("--lr", type=float, help="learning rate of actor, critic (and Q-net)")
-    p.add_argument("--actor-width", type=int)
-    p.add_argument("--actor-depth", type=int, help="actor residual blocks")
-    if not sweep:
-        p.add_argument("--critic-width", type=int, help="critic (or Q-net) width")
-        p.add_argument("--critic-depth", type=int, help="critic (or Q-net) residual blocks")
-        p.add_argument("--sparsity", type=float, help="sets both actor and critic sparsity")
-        p.add_argument("--actor-sparsity", type=float)
-        p.add_argument("--critic-sparsity", type=float)
-    p.add_argument("--eval-every", type=int)
-    p.add_argument("--eval-episodes", type=int)
-    p.add_argument("--log-every", type=int, help="diagnostics interval in env steps")
-    p.add_argument("--device", help="torch device (default cpu); cuda needs a CUDA build and GPU")
+    lr = config_fields(_configs()["dqn"])["lr"][1]
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=JSON", help="any config field, e.g. tau=0.01"
+        "--lr",
+        type=_finite("lr"),
+        metavar="FLOAT",
+        help=f"SAC: sets actor_lr and critic_lr; DQN: its lr field (float; dqn default {lr!r})",
+    )
+    if not sweep:
+        p.add_argument(
+            "--sparsity",
+            type=_finite("sparsity"),
+            metavar="FLOAT",
+            help="sets both actor and critic sparsity",
+        )
+    group = p.add_argument_group(
+        "config fields",
+        "every field of the agent's config (SACConfig / DQNConfig), with its default; "
+        "--critic-width/--critic-depth also set DQN's width/depth",
+    )
+    add_config_flags(
+        group,
+        _configs(),
+        skip={"seed", "lr", *(SWEEP_FIELDS if sweep else ())},
+        aliases=ALIASES,
+        choices={"arch": ARCHS, "sparsity_method": METHODS, "optimizer": OPTIMIZERS},
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config field by name, parsed by its type (e.g. tau=0.01, clipped_double_q=false)",
     )
 
 
-def agent_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Config options of the chosen agent from the parsed flags (only those given)."""
-    index = 0 if args.agent == "sac" else 1
+def _finite(name: str) -> Callable[[str], float]:
+    """An argparse ``type=`` for a finite float option ``name``."""
+
+    def convert(text: str) -> float:
+        try:
+            return float(parse_value(float, text, name))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return convert
+
+
+def agent_options(args: argparse.Namespace, fixed: AbstractSet[str] = frozenset({"seed"})) -> dict[str, Any]:
+    """Config options of the chosen agent from the parsed flags (only those given) and ``--set``;
+    ``fixed``: fields the command sets itself (refused in ``--set``)."""
+    cls = _configs()[args.agent]
+    spec = config_fields(cls)
     opts: dict[str, Any] = {}
     if getattr(args, "sparsity", None) is not None:
         opts["critic_sparsity"] = args.sparsity
         if args.agent == "sac":
             opts["actor_sparsity"] = args.sparsity
-    for flag, fields in AGENT_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is None:
-            continue
-        field = fields[index]
-        if field is None:
-            raise ValueError(f"--{flag.replace('_', '-')} does not apply to {args.agent}")
-        opts[field] = value
     if args.lr is not None:
         if args.agent == "sac":
             opts.update(actor_lr=args.lr, critic_lr=args.lr)
         else:
             opts["lr"] = args.lr
+    names = {n for c in _configs().values() for n in config_fields(c)} - {"seed", "lr"}  # own options
+    for name in sorted(names):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        field = name if name in spec else DQN_NAMES.get(name) if args.agent == "dqn" else None
+        if field is None or field not in spec:
+            raise ValueError(f"{flag_name(name)} does not apply to {args.agent}")
+        opts[field] = value
     for item in args.set:
         key, sep, raw = item.partition("=")
+        key = key.strip()
         if not sep:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            opts[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            opts[key] = raw
+        if key not in spec:
+            raise ValueError(f"--set {key}: not a {cls.__name__} field (known: {', '.join(spec)})")
+        if key in fixed:
+            raise ValueError(f"--set {key}: set by this command's own options, not by --set")
+        opts[key] = parse_value(spec[key][0], raw, key)
     return opts
 
 
@@ -130,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--engine", choices=["local", "ray"], default="local", help="local process pool or Ray Tune"
     )
-    sweep.add_argument("--workers", type=int, default=1, help="parallel processes (--engine local)")
-    sweep.add_argument("--address", help="Ray cluster address (--engine ray; default: start a local Ray)")
+    sweep.add_argument("--workers", type=int, help="parallel processes (--engine local only; default 1)")
+    sweep.add_argument(
+        "--address",
+        help="Ray cluster, HOST:PORT, ray://HOST:PORT or auto (--engine ray only; default: a new local Ray on 127.0.0.1)",
+    )
     sweep.add_argument("--out", default="runs/sweep", help="sweep folder: one run folder per grid point")
     sweep_mode = sweep.add_mutually_exclusive_group()
     sweep_mode.add_argument(
@@ -164,11 +186,14 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed lists a seed twice: {args.seed}")
     root = Path(args.out)
     if len(args.seed) > 1:
-        from sparse_drl.rundir import check_out_path
+        from sparse_drl.rundir import check_out_path, folder_kind, foreign_entries
 
         check_out_path(root)
-        if root.is_dir():
-            strays = sorted(p.name for p in root.iterdir() if p.name not in {f"seed{s}" for s in args.seed})
+        kind = folder_kind(root)
+        if kind not in ("missing", "empty", "seeds"):
+            raise ValueError(f"--out {str(root)!r} holds no sparse-drl runs of several seeds; refusing")
+        if kind == "seeds":
+            strays = foreign_entries(root, {f"seed{s}" for s in args.seed})
             if strays:
                 raise ValueError(
                     f"--out {str(root)!r} holds other entries than the seed folders: {strays[:3]}"
@@ -184,6 +209,10 @@ def _train(args: argparse.Namespace) -> int:
         )
         for seed in args.seed
     ]
+    if len(args.seed) > 1:
+        from sparse_drl.rundir import open_out_folder
+
+        open_out_folder(root, "seeds")
     for seed, plan in zip(args.seed, plans, strict=True):
         summary = execute_run(plan)
         print(
@@ -199,7 +228,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     result = run_sweep(
         args.agent,
-        agent_options(args),
+        agent_options(args, fixed={"seed", *SWEEP_FIELDS}),
         args.sizes,
         args.sparsities,
         args.seed,
@@ -221,17 +250,23 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from sparse_drl.plots import plot_diagnostics, plot_scaling
+    from sparse_drl.rundir import check_own_folder, open_out_folder
 
     out = Path(args.out)
+    check_own_folder(out, "plot")
+    sweeps: list[Path] = []
     runs: list[Path] = []
     for item in map(Path, args.inputs):
         if (item / "sweep.json").exists():
-            print(plot_scaling(item / "sweep.json", out / "scaling.png"))
+            sweeps.append(item / "sweep.json")
             runs.extend(sorted(p for p in item.iterdir() if (p / "metrics.jsonl").exists()))
         elif (item / "metrics.jsonl").exists():
             runs.append(item)
         else:
             raise ValueError(f"{item}: neither a sweep folder (sweep.json) nor a run folder (metrics.jsonl)")
+    open_out_folder(out, "plot")
+    for sweep in sweeps:
+        print(plot_scaling(sweep, out / "scaling.png"))
     if runs:
         print(plot_diagnostics(runs, out / "diagnostics.png"))
     return 0

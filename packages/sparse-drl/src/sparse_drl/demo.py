@@ -16,7 +16,7 @@ import torch
 
 from sparse_drl.io import write_json
 from sparse_drl.plasticity import ProbeConfig, run_probe
-from sparse_drl.rundir import check_out_path
+from sparse_drl.rundir import check_own_folder, open_out_folder
 
 __all__ = ["DEMO_CONFIG", "DEMO_SPARSITY", "run_demo"]
 
@@ -27,7 +27,8 @@ DEMO_SPARSITY = 0.9
 def run_demo(out: str | os.PathLike[str], seed: int = 0) -> dict[str, Any]:
     """Run both arms, print one line per phase, write ``out/demo.json`` (``key_figure``, ``figures``)."""
     out = Path(out)
-    check_out_path(out)
+    check_own_folder(out, "demo")  # a rerun replaces its own demo.json; anyone else's folder is refused
+    out = open_out_folder(out, "demo")  # the marker first
     torch.set_num_threads(1)
     cfg = DEMO_CONFIG
     arms = (("dense", 0.0), ("sparse", DEMO_SPARSITY))
@@ -60,6 +61,5 @@ def run_demo(out: str | os.PathLike[str], seed: int = 0) -> dict[str, Any]:
     }
     key = f"last phase: sparse {figures['sparse_acc_last']:.2f} vs dense {figures['dense_acc_last']:.2f}"
     demo = {"key_figure": key, "figures": figures, "seed": seed, "runs": results}
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "demo.json", demo)
     return demo

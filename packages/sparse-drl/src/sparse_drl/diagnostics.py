@@ -118,8 +118,9 @@ def grad_norm(module: nn.Module) -> float:
             if p.grad is None:
                 continue
             g = p.grad.detach()
-            if pname in names:
-                g = g * layer._buffers[pname + MASK_SUFFIX]
+            mask = layer._buffers.get(pname + MASK_SUFFIX)
+            if pname in names and mask is not None:
+                g = g * mask
             total += g.double().square().sum()
     return float(torch.sqrt(total))
 
@@ -129,9 +130,12 @@ def pruned_zero_fraction(module: nn.Module) -> float:
     pruned, zero = 0, 0
     for layer in module.modules():
         for pname in masked_names(layer):
-            off = layer._buffers[pname + MASK_SUFFIX] == 0
+            mask, param = layer._buffers[pname + MASK_SUFFIX], layer._parameters[pname]
+            if mask is None or param is None:
+                continue
+            off = mask == 0
             pruned += int(off.sum().item())
-            zero += int((layer._parameters[pname].detach()[off] == 0).sum().item())
+            zero += int((param.detach()[off] == 0).sum().item())
     return zero / pruned if pruned else 1.0
 
 

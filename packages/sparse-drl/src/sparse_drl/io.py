@@ -61,7 +61,7 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """All complete JSON lines of a file (a torn last line is ignored)."""
-    out = []
+    out: list[dict[str, Any]] = []
     p = Path(path)
     if not p.exists():
         return out

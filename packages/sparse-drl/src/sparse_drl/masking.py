@@ -38,7 +38,7 @@ def is_masked(module: nn.Module) -> bool:
 
 def _pairs(layers: Iterable[nn.Module]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(parameter, mask) pairs of the given layers."""
-    out = []
+    out: list[tuple[torch.Tensor, torch.Tensor]] = []
     for layer in layers:
         for name in masked_names(layer):
             param = layer._parameters.get(name)
@@ -108,8 +108,8 @@ def apply_masks(module: nn.Module) -> nn.Module:
 
 def mask_gradients(module: nn.Module) -> nn.Module:
     """Multiply the gradients of the masked parameters of ``module`` by their masks (before clipping)."""
-    pairs = [(p, m) for p, m in _pairs(module.modules()) if p.grad is not None]
+    pairs = [(p.grad, m) for p, m in _pairs(module.modules()) if p.grad is not None]
     if pairs:
         with torch.no_grad():
-            torch._foreach_mul_([p.grad for p, _ in pairs], [m for _, m in pairs])
+            torch._foreach_mul_([g for g, _ in pairs], [m for _, m in pairs])
     return module

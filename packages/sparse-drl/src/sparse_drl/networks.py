@@ -24,6 +24,9 @@ class RunningNorm(nn.Module):
     def __init__(self, dim: int, eps: float = 1e-8) -> None:
         super().__init__()
         self.eps = eps
+        self.mean: torch.Tensor
+        self.var: torch.Tensor
+        self.count: torch.Tensor
         self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
         self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
         self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))
@@ -36,7 +39,7 @@ class RunningNorm(nn.Module):
         bmean, bvar = x.mean(0), x.var(0, unbiased=False)
         delta = bmean - self.mean
         tot = self.count + n
-        self.mean += delta * n / tot
+        self.mean.add_(delta * n / tot)
         self.var.copy_((self.var * self.count + bvar * n + delta.square() * self.count * n / tot) / tot)
         self.count.copy_(tot)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -11,7 +11,7 @@ __all__ = ["OPTIMIZERS", "make_optimizer"]
 OPTIMIZERS = ("adam", "adamw", "kron")
 
 
-def _kron_class() -> type[torch.optim.Optimizer]:
+def _kron_class() -> Callable[..., torch.optim.Optimizer]:
     """``kron_torch.Kron`` whose steps run eagerly (torch.compile off, as upstream does with Kron)."""
     try:
         from kron_torch import Kron

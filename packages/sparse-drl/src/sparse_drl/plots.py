@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def plot_scaling(sweep_json: str | os.PathLike[str], out_png: str | os.PathLike[
     return out_png
 
 
-def plot_diagnostics(run_dirs: list[str | os.PathLike[str]], out_png: str | os.PathLike[str]) -> Path:
+def plot_diagnostics(run_dirs: Sequence[str | os.PathLike[str]], out_png: str | os.PathLike[str]) -> Path:
     """Curves of return and diagnostics over environment steps for each run folder (metrics.jsonl)."""
     plt = _plt()
     fig, axes = plt.subplots(2, 3, figsize=(12, 6))

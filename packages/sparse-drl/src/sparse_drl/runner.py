@@ -14,13 +14,16 @@ from sparse_drl.agents import AGENTS, OffPolicyAgent, make_agent
 from sparse_drl.io import atomic_torch_save, write_json
 from sparse_drl.rundir import (
     PACKAGE,
+    RUN_FILES,
     check_out_path,
     clean_stale,
-    discard_run,
     folder_kind,
+    foreign_entries,
     load_checkpoint,
+    open_out_folder,
     read_run_config,
     repair_metrics,
+    swap_in,
 )
 from sparse_drl.sparsify import density_report
 
@@ -99,8 +102,9 @@ def prepare_run(
     """Validate a run before anything is written: options, device, environment, the ``out`` folder and,
     for ``resume``, its config and checkpoint. Raises ``ValueError``/``TypeError`` with one-line messages.
 
-    ``out`` may be missing or empty; a folder holding a run needs ``resume`` (continue) or ``overwrite``
-    (discard it when the run starts); any other non-empty folder is refused.
+    ``out`` may be missing or empty; a folder holding this package's ``train`` marker needs ``resume``
+    (continue) or ``overwrite`` (the new run is built beside it and replaces it once complete; refused
+    when the folder also holds files this package did not write); any other non-empty folder is refused.
     """
     if agent_name not in AGENTS:
         raise ValueError(f"agent must be one of {sorted(AGENTS)}, got {agent_name!r}")
@@ -122,16 +126,23 @@ def prepare_run(
     kind = folder_kind(out)
     plan = RunPlan(agent_name, dict(options), out, "fresh", checkpoint_every)
     if kind == "other":
-        raise ValueError(f"--out {str(out)!r} is a non-empty folder that holds no sparse-drl run; refusing")
-    if kind != "run":
+        raise ValueError(
+            f"--out {str(out)!r} is not empty and holds no sparse-drl run (no .sparse-drl-run.json); refusing"
+        )
+    if kind in ("missing", "empty"):
         return plan
+    if kind != "train":
+        raise ValueError(f"--out {str(out)!r} holds a sparse-drl {kind}, not a training run; refusing")
     if overwrite:
+        foreign = foreign_entries(out, set(RUN_FILES))
+        if foreign:
+            raise ValueError(
+                f"--overwrite: {str(out)!r} also holds files sparse-drl did not write: {foreign[:3]}"
+            )
         plan.mode = "overwrite"
         return plan
     if not resume:
-        raise ValueError(
-            f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it"
-        )
+        raise ValueError(f"{out} already holds a run (a train); pass --resume or --overwrite")
     saved = read_run_config(out)
     if saved is not None and not _same(saved, wanted):
         raise ValueError(
@@ -171,12 +182,9 @@ def execute_run(
         assert plan.summary is not None
         return plan.summary
     check = guard or (lambda: None)
-    out = plan.out
     agent = make_agent(plan.agent, **plan.options)
     check()
-    out.mkdir(parents=True, exist_ok=True)
-    if plan.mode == "overwrite":
-        discard_run(out)
+    out = open_out_folder(plan.out, "train", staging=plan.mode == "overwrite")
     clean_stale(out)
     ckpt, metrics_path, summary_path = out / "checkpoint.pt", out / "metrics.jsonl", out / "summary.json"
     records: list[dict[str, Any]] = []
@@ -228,6 +236,8 @@ def execute_run(
     check()
     write_json(summary_path, summary)
     agent.close()
+    if out != plan.out:
+        swap_in(out, plan.out)
     return summary
 
 

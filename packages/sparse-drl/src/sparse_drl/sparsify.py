@@ -34,6 +34,13 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def _weight(layer: nn.Module) -> torch.Tensor:
+    """The ``weight`` tensor of a prunable layer."""
+    weight = layer.weight
+    assert isinstance(weight, torch.Tensor)
+    return weight
+
+
 def prunable_layers(module: nn.Module) -> dict[str, nn.Module]:
     """Linear and Conv layers of ``module`` (with a weight), by module name, in registration order."""
     return {
@@ -144,7 +151,7 @@ def layer_densities(
             f"{', '.join(t.__name__ for t in PRUNABLE_TYPES)}); its parametrised layers are {kinds}"
         )
     dense = [_join(n, "weight") for n in _resolve_dense(layers, module, dense_layers, method)]
-    kernels = {_join(n, "weight"): tuple(m.weight.shape) for n, m in layers.items()}
+    kernels = {_join(n, "weight"): tuple(_weight(m).shape) for n, m in layers.items()}
     if method == "uniform":
         return uniform_densities(kernels, s, dense)
     if budget == "kernels":

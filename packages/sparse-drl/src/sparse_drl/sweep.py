@@ -7,8 +7,8 @@ import io
 import json
 import math
 import os
-import shutil
 import signal
+import socket
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -18,10 +18,26 @@ from typing import Any
 
 from sparse_drl.allocation import check_sparsity
 from sparse_drl.io import atomic_write_text, write_json
-from sparse_drl.rundir import check_out_path, folder_kind
+from sparse_drl.rundir import (
+    SWEEP_FILES,
+    check_out_path,
+    folder_kind,
+    foreign_entries,
+    open_out_folder,
+    swap_in,
+)
 from sparse_drl.runner import prepare_run
 
-__all__ = ["ENGINES", "SweepRun", "expand_grid", "parse_size", "run_sweep", "run_trial", "summarize"]
+__all__ = [
+    "ENGINES",
+    "SweepRun",
+    "check_ray_address",
+    "expand_grid",
+    "parse_size",
+    "run_sweep",
+    "run_trial",
+    "summarize",
+]
 
 ENGINES = ("local", "ray")
 SPEC = "sweep-config.json"
@@ -138,8 +154,15 @@ def _run_local(agent: str, runs: list[SweepRun], out: Path, workers: int) -> Non
             print(f"[{i}/{len(runs)}] {row['name']}: return {row['mean_last3_eval_return']}", flush=True)
 
 
-def import_ray() -> Any:
-    """``ray`` with Tune, or ``ImportError`` giving the pip line."""
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's node address is 127.0.0.1
+
+
+def import_ray(loopback: bool = False) -> Any:
+    """``ray`` with Tune, or ``ImportError`` giving the pip line. With ``loopback`` (a local instance)
+    and Ray not yet imported, Ray is told to use 127.0.0.1 as this node's address: ``ray.init`` turns
+    ``_node_ip_address="127.0.0.1"`` into the machine's network address, this setting it honours."""
+    if loopback and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     try:
         import ray
         from ray import tune  # noqa: F401
@@ -161,6 +184,50 @@ def _tune_trial(config: dict[str, Any], agent: str, runs: dict[str, SweepRun], o
     report({k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CONNECT_TIMEOUT_S = 3.0
+
+
+def _host(address: str) -> str:
+    """The host part of ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    return address.removeprefix("ray://").rpartition(":")[0].strip("[]")
+
+
+def check_ray_address(address: str | None) -> str | None:
+    """Validate ``--address`` and reach the cluster (a TCP connection, ``CONNECT_TIMEOUT_S``) before
+    anything is written; returns the address to pass to ``ray.init`` (None: start a local instance).
+
+    ``"auto"`` (only when given) means the Ray instance last started on this machine (``ray start``);
+    otherwise ``HOST:PORT`` of a head node or ``ray://HOST:PORT`` of a Ray client server."""
+    if address is None:
+        return None
+    target = address
+    if address == "auto":
+        try:  # Ray core only: importing Tune takes seconds
+            from ray._private.services import canonicalize_bootstrap_address
+        except ImportError:
+            raise ImportError('the Ray engine needs Ray Tune: pip install "sparse-drl[ray]"') from None
+
+        try:
+            target = canonicalize_bootstrap_address("auto") or ""
+        except Exception:  # Ray raises ConnectionError (or others) when it finds no instance
+            target = ""
+        if not target:
+            raise ValueError("--address auto: no running Ray instance found on this machine")
+    host, sep, port = target.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--address must be auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ValueError(
+            f"--address {address!r}: cannot reach a Ray cluster at {host}:{port} ({reason})"
+        ) from None
+    return target
+
+
 def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -> None:
     ray = import_ray()
     from ray import tune
@@ -168,10 +235,13 @@ def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -
     out = out.resolve()  # Tune runs each trial in its own working directory
     started = False
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None or (_host(address) in LOOPBACK and not address.startswith("ray://")):
+            options["_node_ip_address"] = "127.0.0.1"  # never bind the machine's network interface
+        ray.init(address=address or "local", **options)
         started = True
     try:
-        run_config_cls = getattr(tune, "RunConfig", None)
+        run_config_cls: Any = getattr(tune, "RunConfig", None)
         if run_config_cls is None:  # Ray < 2.41
             from ray.train import RunConfig as run_config_cls
         trainable = tune.with_resources(
@@ -184,7 +254,7 @@ def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -
             run_config=run_config_cls(storage_path=str(out / ".tune"), name="sweep", verbose=0),
         )
         results = tuner.fit()
-        failed = [r for r in results if r.error is not None]
+        failed = [results[i] for i in range(len(results)) if results[i].error is not None]
         if failed:
             raise RuntimeError(f"{len(failed)} Ray Tune trial(s) failed; first: {failed[0].error}")
     finally:
@@ -232,15 +302,6 @@ def read_sweep_spec(out: Path) -> dict[str, Any] | None:
     return spec
 
 
-def old_spec_runs(agent: str, spec: dict[str, Any]) -> list[str]:
-    """The run-folder names of the grid an earlier sweep recorded (what ``overwrite`` discards)."""
-    try:
-        runs = expand_grid(spec["agent"], spec["base"], spec["sizes"], spec["sparsities"], spec["seeds"])
-    except (KeyError, TypeError, ValueError):
-        return []
-    return [r.name for r in runs]
-
-
 def run_sweep(
     agent: str,
     base: dict[str, Any],
@@ -250,7 +311,7 @@ def run_sweep(
     out: str | os.PathLike[str],
     *,
     engine: str = "local",
-    workers: int = 1,
+    workers: int | None = None,
     address: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -258,64 +319,77 @@ def run_sweep(
     """Run the grid and write ``out/sweep.csv`` (one row per run) and ``out/sweep.json`` (rows and
     per-(size, sparsity) means); each grid point's run folder is ``out/<name>`` for either engine.
 
-    ``engine="local"``: a pool of ``workers`` processes that die with this process; ``"ray"``: one Ray
-    Tune trial per grid point (1 CPU each) on a new local Ray instance or the cluster at ``address``.
-    Every grid point is validated before anything is written. A folder that already holds a sweep is
-    refused unless ``resume`` (same grid: finished runs are skipped, unfinished ones continue from their
-    checkpoints) or ``overwrite`` (its run folders are discarded when the sweep starts)."""
+    ``engine="local"``: a pool of ``workers`` processes (default 1) that die with this process;
+    ``"ray"``: one Ray Tune trial per grid point (1 CPU each) on a new local Ray instance (127.0.0.1) or
+    the cluster at ``address`` (``"auto"`` only when passed), which is reached before anything is
+    written. Every grid point is validated before anything is written. A folder that holds this
+    package's sweep marker is refused unless ``resume`` (same grid: finished runs are skipped, unfinished
+    ones continue from their checkpoints) or ``overwrite`` (the new sweep is built beside it and replaces
+    it once complete; refused when the folder holds files this package did not write)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+    if workers is not None and engine != "local":
+        raise ValueError("--workers applies to --engine local only (Ray runs one trial per free CPU)")
+    workers = 1 if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     if address is not None and engine != "ray":
         raise ValueError("--address applies to --engine ray only")
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seed lists a seed twice: {list(seeds)}")
     out = Path(out)
     check_out_path(out)
     kind = folder_kind(out)
-    if kind == "other" and not (out / SPEC).exists():
-        raise ValueError(f"--out {str(out)!r} is a non-empty folder that holds no sparse-drl sweep; refusing")
-    if kind == "run":
-        raise ValueError(f"--out {str(out)!r} holds a single training run, not a sweep")
-    if resume and overwrite:
-        raise ValueError("--resume and --overwrite exclude each other")
-    runs = expand_grid(agent, base, sizes, sparsities, seeds)
-    spec = {"package": "sparse-drl", "agent": agent, "base": base, "sizes": sizes}
-    spec |= {"sparsities": sparsities, "seeds": seeds}
-    old_spec = read_sweep_spec(out)
-    if old_spec is not None and not (resume or overwrite):
+    if kind == "other":
         raise ValueError(
-            f"--out {str(out)!r} already holds a sweep; pass --resume to continue it or --overwrite"
+            f"--out {str(out)!r} is not empty and holds no sparse-drl sweep (no .sparse-drl-run.json); refusing"
         )
-    if old_spec is not None and resume and old_spec != json.loads(json.dumps(spec)):
+    if kind not in ("missing", "empty", "sweep"):
+        raise ValueError(f"--out {str(out)!r} holds a sparse-drl {kind}, not a sweep; refusing")
+    runs = expand_grid(agent, base, sizes, sparsities, seeds)
+    spec: dict[str, Any] = {"package": "sparse-drl", "agent": agent, "base": base, "sizes": sizes}
+    spec |= {"sparsities": sparsities, "seeds": seeds}
+    in_place = kind == "sweep" and not overwrite
+    if kind == "sweep" and not (resume or overwrite):
+        raise ValueError(f"--out {str(out)!r} already holds a sweep; pass --resume or --overwrite")
+    if kind == "sweep" and overwrite:
+        foreign = foreign_entries(out, set(SWEEP_FILES), runs=True)
+        if foreign:
+            raise ValueError(
+                f"--overwrite: {str(out)!r} also holds files sparse-drl did not write: {foreign[:3]}"
+            )
+    old_spec = read_sweep_spec(out) if in_place else None
+    if old_spec is not None and old_spec != json.loads(json.dumps(spec)):
         raise ValueError(f"--resume: the grid in {str(out / SPEC)!r} differs from the requested one")
-    old_runs = old_spec_runs(agent, old_spec) if overwrite and old_spec else []
-    stale = [out / name for name in old_runs if folder_kind(out / name) == "run"]  # only this package's runs
-    plans = {
-        r.name: prepare_run(agent, r.options, out / r.name, resume=not overwrite, overwrite=overwrite)
+    plans = {  # a trial folder is resumed inside the sweep; validated against a fresh one otherwise
+        r.name: prepare_run(agent, r.options, (out if in_place else out / ".new") / r.name, resume=True)
         for r in runs
     }
     todo = [r for r in runs if plans[r.name].mode != "done"]
+    ray_address = check_ray_address(address)  # reached before anything is written
     if engine == "ray":
-        import_ray()
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / SPEC, spec)
+        import_ray(loopback=ray_address is None or _host(ray_address) in LOOPBACK)
+    work = open_out_folder(out, "sweep", staging=kind == "sweep" and overwrite)
+    write_json(work / SPEC, spec)
     print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already finished, engine {engine}", flush=True)
     if todo:
         if engine == "ray":
-            _run_ray(agent, todo, out, address)
+            _run_ray(agent, todo, work, ray_address)
         else:
-            _run_local(agent, todo, out, workers)
+            _run_local(agent, todo, work, workers)
     rows = []
     for r in runs:
-        summary = json.loads((out / r.name / "summary.json").read_text())
+        summary = json.loads((work / r.name / "summary.json").read_text())
         rows.append({"name": r.name, "size": r.size, "sparsity": r.sparsity, "seed": r.seed, **summary})
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(out / "sweep.csv", buf.getvalue())
+    atomic_write_text(work / "sweep.csv", buf.getvalue())
     result = {"agent": agent, "rows": rows, "summary": summarize(rows)}
-    write_json(out / "sweep.json", result)
+    write_json(work / "sweep.json", result)
+    if work != out:
+        swap_in(work, out)
     return result

@@ -15,7 +15,10 @@ __all__ = [
     "make_agent",
 ]
 
-AGENTS = {"sac": (SAC, SACConfig), "dqn": (DQN, DQNConfig)}
+AGENTS: dict[str, tuple[type[OffPolicyAgent], type[BaseConfig]]] = {
+    "sac": (SAC, SACConfig),
+    "dqn": (DQN, DQNConfig),
+}
 
 
 def make_agent(name: str, **options: object) -> OffPolicyAgent:

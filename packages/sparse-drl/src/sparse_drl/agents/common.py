@@ -25,7 +25,7 @@ __all__ = ["BaseConfig", "OffPolicyAgent", "ReplayBuffer", "check_device", "chec
 def check_device(device: object) -> torch.device:
     """``device`` as a ``torch.device``; a clear error when it is malformed or not available here."""
     try:
-        dev = torch.device(device)  # type: ignore[arg-type]
+        dev = torch.device(device)  # type: ignore[call-overload]
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device must be a torch device string, got {device!r}") from err
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -134,7 +134,7 @@ class ReplayBuffer:
         self.capacity = int(capacity)
         self.obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)
         self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)
-        self.actions = np.zeros((self.capacity, *act_shape), dtype=act_dtype)
+        self.actions: np.ndarray = np.zeros((self.capacity, *act_shape), dtype=act_dtype)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.dones = np.zeros(self.capacity, dtype=np.float32)
         self.pos = 0
@@ -212,6 +212,7 @@ class OffPolicyAgent:
     """The collect -> store -> update loop shared by SAC and DQN; subclasses define networks and updates."""
 
     config: BaseConfig
+    buffer: ReplayBuffer  # built by the subclass once the spaces are known
 
     def __init__(self, config: BaseConfig) -> None:
         config.validate()
@@ -279,6 +280,7 @@ class OffPolicyAgent:
         if self._obs is None:
             self._reset()
         obs = self._obs
+        assert obs is not None
         if self.step < self.config.learning_starts:
             actions = self.random_actions()
         else:

@@ -77,7 +77,7 @@ class DQN(OffPolicyAgent):
         space = self.envs.single_action_space
         if not isinstance(space, gym.spaces.Discrete):
             raise ValueError(f"DQN needs a Discrete action space; {config.env_id} has {space}")
-        obs_dim = int(np.prod(self.envs.single_observation_space.shape))
+        obs_dim = int(np.prod(self.envs.single_observation_space.shape or ()))
         self.n_actions = int(space.n)
         self.obs_norm = RunningNorm(obs_dim)
         self.q = QNetwork(obs_dim, self.n_actions, config.arch, config.width, config.depth)

@@ -120,8 +120,8 @@ class SAC(OffPolicyAgent):
         space = self.envs.single_action_space
         if not isinstance(space, gym.spaces.Box):
             raise ValueError(f"SAC needs a continuous (Box) action space; {config.env_id} has {space}")
-        obs_dim = int(np.prod(self.envs.single_observation_space.shape))
-        act_dim = int(np.prod(space.shape))
+        obs_dim = int(np.prod(self.envs.single_observation_space.shape or ()))
+        act_dim = int(np.prod(space.shape or ()))
         self.low, self.high = space.low.astype(np.float32), space.high.astype(np.float32)
         self.obs_norm = RunningNorm(obs_dim)
         self.actor = Actor(obs_dim, act_dim, config.arch, config.actor_width, config.actor_depth)
@@ -199,7 +199,8 @@ class SAC(OffPolicyAgent):
         self.temp_opt.step()
 
         with torch.no_grad():
-            online, tgt = list(self.critic.parameters()), list(self.target_critic.parameters())
+            online: list[torch.Tensor] = list(self.critic.parameters())
+            tgt: list[torch.Tensor] = list(self.target_critic.parameters())
             torch._foreach_lerp_(tgt, online, cfg.tau)
         if record:
             info.update(
