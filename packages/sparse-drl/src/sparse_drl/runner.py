@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from sparse_drl import __version__
 from sparse_drl.agents import AGENTS, OffPolicyAgent, make_agent
@@ -27,9 +31,9 @@ from sparse_drl.rundir import (
 )
 from sparse_drl.sparsify import density_report
 
-__all__ = ["RunPlan", "execute_run", "param_counts", "prepare_run", "run_training"]
+__all__ = ["RunPlan", "execute_run", "param_counts", "prepare_run", "run_training", "set_threads"]
 
-FREE_FIELDS = ("total_steps", "device")  # may change on --resume
+FREE_FIELDS = ("total_steps", "device", "threads")  # may change on --resume
 
 
 def param_counts(agent: OffPolicyAgent) -> dict[str, int]:
@@ -44,6 +48,16 @@ def param_counts(agent: OffPolicyAgent) -> dict[str, int]:
     out["total_params"] = sum(v for k, v in out.items() if k.endswith("_params") and "effective" not in k)
     out["total_effective_params"] = sum(v for k, v in out.items() if k.endswith("effective_params"))
     return out
+
+
+def set_threads(threads: int) -> None:
+    """Run torch on ``threads`` threads (intra-op; inter-op too while torch still allows setting it)."""
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        with contextlib.suppress(
+            RuntimeError
+        ):  # settable only before the process's first inter-op parallel work
+            torch.set_num_interop_threads(threads)
 
 
 def _progress(total: int, initial: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -182,6 +196,7 @@ def execute_run(
         assert plan.summary is not None
         return plan.summary
     check = guard or (lambda: None)
+    set_threads(int(plan.options.get("threads", 1)))
     agent = make_agent(plan.agent, **plan.options)
     check()
     out = open_out_folder(plan.out, "train", staging=plan.mode == "overwrite")
@@ -190,6 +205,8 @@ def execute_run(
     records: list[dict[str, Any]] = []
     if plan.state is not None:
         agent.load_state_dict(plan.state)
+        if agent.inexact_resume:
+            print(f"sparse-drl: resume is not exact: {agent.inexact_resume}", file=sys.stderr)
         records = repair_metrics(out, agent.step)
     else:
         metrics_path.unlink(missing_ok=True)

@@ -11,8 +11,10 @@ Output folder layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -81,6 +83,7 @@ class TrainConfig:
     diag_every: int = 10
     checkpoint_every: int = 50
     device: str = "cpu"
+    threads: int = 1
 
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` naming the bad field; return self."""
@@ -100,6 +103,8 @@ class TrainConfig:
         for key, value in self.algo_config.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{self.algo} setting {key} must be finite, got {value!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            raise ValueError(f"threads must be an int >= 1, got {self.threads!r}")
         check_device(self.device)
         self.network.validate()
         _ALGO_CONFIGS[self.algo](**self.algo_config).validate()
@@ -160,6 +165,16 @@ def make_trainer(config: TrainConfig) -> PQN | PPO | DQN | NonStationaryTrainer:
     return agent
 
 
+def set_threads(threads: int) -> None:
+    """Use ``threads`` torch threads (intra-op; inter-op too while torch still allows setting it)."""
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        with contextlib.suppress(
+            RuntimeError
+        ):  # only settable before the first inter-op parallel work of the process
+            torch.set_num_interop_threads(threads)
+
+
 def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
     try:
         from tqdm.auto import tqdm
@@ -189,6 +204,7 @@ def run_training(
     state = inspect_run(out, config.to_dict(), resume=resume, overwrite=overwrite, device=config.device)
     if state.summary is not None:
         return state.summary
+    set_threads(config.threads)
     trainer = make_trainer(config)
     try:
         if state.checkpoint is not None:
@@ -198,6 +214,9 @@ def run_training(
                 raise ValueError(
                     f"checkpoint {out / 'checkpoint.pt'} does not fit this run ({err.__class__.__name__})"
                 ) from err
+            note = getattr(trainer, "inexact_resume", None)
+            if note:
+                print(f"stable-grad-rl: resume is not exact: {note}", file=sys.stderr)
         if guard is not None:
             guard()
         work = prepare_run(out, state)  # ``out``, or a staging folder swapped in when complete

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from torch import nn
 
 from sparse_drl.allocation import METHODS, check_sparsity
 from sparse_drl.diagnostics import pruned_zero_fraction
+from sparse_drl.envstate import UnsaveableEnv, pack, restore_envs, snapshot_envs, unpack
 from sparse_drl.networks import ARCHS
 from sparse_drl.optim import OPTIMIZERS
 
@@ -70,6 +72,7 @@ class BaseConfig:
     log_every: int = 5_000  # diagnostics interval (environment steps)
     seed: int = 0
     device: str = "cpu"
+    threads: int = 1  # torch threads of the run (set when it starts; small networks run best on one)
 
     def validate(self) -> None:
         """Raise a clear error on a bad value."""
@@ -81,6 +84,7 @@ class BaseConfig:
             "eval_every",
             "eval_episodes",
             "log_every",
+            "threads",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -232,6 +236,7 @@ class OffPolicyAgent:
         self._ep_ret = np.zeros(config.num_envs)
         self._t0 = time.perf_counter()
         self._last_update_info: dict[str, float] = {}
+        self.inexact_resume: str | None = None
 
     # -- to be defined by subclasses ------------------------------------------------------------
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
@@ -377,7 +382,13 @@ class OffPolicyAgent:
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume: networks, optimizers, buffer, counters, RNG states."""
+        """Everything the next step depends on: networks, optimizers, buffer, counters, every RNG, the
+        training envs' state (``None`` where it is not plain data, see :mod:`sparse_drl.envstate`), the
+        current observations and the returns of the episodes in progress."""
+        try:
+            envs: dict[str, Any] | None = snapshot_envs(self.envs)
+        except UnsaveableEnv:
+            envs = None
         return {
             "config": self.config.to_dict(),
             "networks": {k: m.state_dict() for k, m in self.networks().items()},
@@ -389,10 +400,16 @@ class OffPolicyAgent:
             "recent_returns": list(self.recent_returns),
             "torch_rng": torch.get_rng_state(),
             "np_rng": self.rng.bit_generator.state,
+            "py_rng": pack(random.getstate(), "random"),
+            "envs": envs,
+            "obs": None if self._obs is None else torch.from_numpy(self._obs.copy()),
+            "episode_returns": torch.from_numpy(self._ep_ret.copy()),
+            "last_update_info": dict(self._last_update_info),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from ``state_dict`` (the episode in progress restarts from a reset)."""
+        """Restore from ``state_dict``. Without a saved env state the episodes in progress restart from a
+        reset and :attr:`inexact_resume` says why (one line)."""
         for key, module in self.networks().items():
             module.load_state_dict(state["networks"][key])
         for key, opt in self.optimizers().items():
@@ -407,6 +424,23 @@ class OffPolicyAgent:
         torch.set_rng_state(state["torch_rng"])
         self.rng.bit_generator.state = state["np_rng"]
         self._obs = None
+        if state.get("envs") is None:
+            try:
+                snapshot_envs(self.envs)
+                self.inexact_resume = (
+                    "the checkpoint holds no environment state; episodes restart from a reset"
+                )
+            except UnsaveableEnv as err:
+                self.inexact_resume = (
+                    f"the environment cannot be saved ({err}); episodes restart from a reset"
+                )
+            return
+        restore_envs(self.envs, state["envs"])
+        random.setstate(unpack(state["py_rng"]))
+        if state["obs"] is not None:
+            self._obs = state["obs"].numpy().copy()
+        self._ep_ret[:] = state["episode_returns"].numpy()
+        self._last_update_info = {str(k): float(v) for k, v in state["last_update_info"].items()}
 
     def close(self) -> None:
         """Close the environments."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import gymnasium as gym
@@ -11,6 +12,7 @@ from torch import nn
 
 from stable_grad_rl.diagnostics import grad_norms, gradient_spread, representation_metrics
 from stable_grad_rl.envs import EpisodeTracker
+from stable_grad_rl.envstate import EnvStateError, decode, encode, env_state, load_env_state
 
 
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
@@ -47,6 +49,7 @@ class Agent:
         self.rng = np.random.default_rng(seed)
         self.obs = self._reset(seed)
         self.last_grad_norms: dict[str, float] = {}
+        self.inexact_resume: str | None = None
 
     def _setup_on_policy(self, num_envs: int, num_steps: int, total_timesteps: int) -> None:
         """Shared set-up of the on-policy agents (PQN, PPO): batch size, iteration count, done flags."""
@@ -135,7 +138,12 @@ class Agent:
         """Inverse of :meth:`extra_state` (override)."""
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume at an iteration boundary (envs are re-seeded on resume)."""
+        """Everything the next iteration depends on: networks, optimizer, every RNG, the envs' state
+        (or ``None`` where it cannot be saved, see :mod:`stable_grad_rl.envstate`), counters, episodes."""
+        try:
+            envs: dict[str, Any] | None = env_state(self.envs)
+        except EnvStateError:
+            envs = None
         return {
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -143,13 +151,21 @@ class Agent:
             "global_step": self.global_step,
             "returns": self.tracker.returns,
             "lengths": self.tracker.lengths,
+            "episode_ret": torch.from_numpy(self.tracker.ret.copy()),
+            "episode_len": torch.from_numpy(self.tracker.len.copy()),
+            "obs": self.obs.detach().cpu().clone(),
+            "last_grad_norms": dict(self.last_grad_norms),
             "torch_rng": torch.get_rng_state(),
             "np_rng": self.rng.bit_generator.state,
+            "py_rng": encode(random.getstate(), "random"),
+            "envs": envs,
+            "next_done": getattr(self, "next_done", None),
             "extra": self.extra_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Inverse of :meth:`state_dict`; the envs restart from a reset seeded by the iteration."""
+        """Inverse of :meth:`state_dict`. Where the envs' state was not saved they restart from a reset
+        seeded by the iteration and :attr:`inexact_resume` says why (one line)."""
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
@@ -159,6 +175,24 @@ class Agent:
         torch.set_rng_state(state["torch_rng"].cpu())
         self.rng.bit_generator.state = state["np_rng"]
         self.load_extra_state(state["extra"])
+        if state.get("envs") is not None:
+            load_env_state(self.envs, state["envs"])
+            self.obs = state["obs"].to(self.device)
+            self.tracker.ret[:] = state["episode_ret"].numpy()
+            self.tracker.len[:] = state["episode_len"].numpy()
+            self.last_grad_norms = {str(k): float(v) for k, v in state["last_grad_norms"].items()}
+            random.setstate(decode(state["py_rng"]))
+            if state["next_done"] is not None:
+                self.next_done = state["next_done"].to(self.device)
+            return
+        try:
+            env_state(self.envs)
+        except EnvStateError as err:
+            self.inexact_resume = (
+                f"the environment state cannot be saved ({err}); the envs restart from a reset"
+            )
+        else:
+            self.inexact_resume = "the checkpoint holds no environment state; the envs restart from a reset"
         self.obs = self._reset(self.seed + 100_003 * self.iteration)
         self.tracker.ret[:] = 0.0
         self.tracker.len[:] = 0

@@ -82,6 +82,30 @@ class ReplayBuffer:
         self.full = self.full or self.pos + n >= self.size
         self.pos = int((self.pos + n) % self.size)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The filled part of the buffer (copies, so the whole storage is not saved) and its position."""
+        n = len(self)
+        return {
+            "obs": self.obs[:n].clone(),
+            "next_obs": self.next_obs[:n].clone(),
+            "actions": self.actions[:n].clone(),
+            "rewards": self.rewards[:n].clone(),
+            "dones": self.dones[:n].clone(),
+            "pos": self.pos,
+            "full": self.full,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`; ``ValueError`` if it does not fit this buffer."""
+        n = state["obs"].shape[0]
+        if n > self.size or state["obs"].shape[1:] != self.obs.shape[1:]:
+            raise ValueError(
+                f"checkpoint buffer {tuple(state['obs'].shape)} does not fit {tuple(self.obs.shape)}"
+            )
+        for key in ("obs", "next_obs", "actions", "rewards", "dones"):
+            getattr(self, key)[:n] = state[key].to(self.device)
+        self.pos, self.full = int(state["pos"]), bool(state["full"])
+
     def __len__(self) -> int:
         return self.size if self.full else self.pos
 
@@ -169,9 +193,10 @@ class DQN(Agent):
         )
 
     def extra_state(self) -> dict[str, Any]:
-        """Target network and train/target counters (the replay buffer is not checkpointed)."""
+        """Target network, replay buffer and train/target counters."""
         return {
             "target": self.target.state_dict(),
+            "buffer": self.buffer.state_dict(),
             "next_train": self._next_train,
             "next_target": self._next_target,
         }
@@ -179,5 +204,7 @@ class DQN(Agent):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`extra_state`."""
         self.target.load_state_dict(state["target"])
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])
         self._next_train = int(state["next_train"])
         self._next_target = int(state["next_target"])

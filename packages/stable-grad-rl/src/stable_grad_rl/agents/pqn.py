@@ -147,7 +147,3 @@ class PQN(Agent):
 
     def _diag_batch(self) -> torch.Tensor:
         return self._last_obs_batch
-
-    def extra_state(self) -> dict[str, Any]:
-        """Nothing beyond the base state (the rollout restarts at an iteration boundary)."""
-        return {}
