@@ -39,7 +39,8 @@ class Agent:
         self.seed = seed
         self.num_envs = envs.num_envs
         self.device = next(network.parameters()).device
-        self.n_actions = int(envs.single_action_space.n)
+        action_space: Any = envs.single_action_space  # Discrete for every agent here
+        self.n_actions = int(action_space.n)
         self.iteration = 0
         self.global_step = 0
         self.total_iterations = 0
@@ -61,7 +62,8 @@ class Agent:
         self._last_obs_batch = self.obs
 
     def _reset(self, seed: int) -> torch.Tensor:
-        obs, _ = self.envs.reset(seed=[seed + i for i in range(self.num_envs)])
+        seeds: Any = [seed + i for i in range(self.num_envs)]  # one per sub-env (gymnasium accepts a list)
+        obs, _ = self.envs.reset(seed=seeds)
         return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
 
     def _env_step(self, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
