@@ -89,7 +89,9 @@ def build_shards_ray(
 
     started = not ray.is_initialized()
     if started:
-        loopback: dict[str, Any] = {} if address else {"_node_ip_address": "127.0.0.1"}  # a new local instance: loopback only
+        loopback: dict[str, Any] = (
+            {} if address else {"_node_ip_address": "127.0.0.1"}
+        )  # a new local instance: loopback only
         ray.init(address=address, include_dashboard=False, log_to_driver=False, **loopback)
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(_build_shard)
