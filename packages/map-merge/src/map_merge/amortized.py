@@ -22,6 +22,7 @@ from map_merge.sampling import default_budget, initial_points
 from map_merge.surrogate import n_coefficients
 
 METHODS = ("map", "bayesian", "nested")
+"""Names of the front methods: MAP, Bayesian MAP and Nested MAP."""
 DESIGNS = ("adaptive", "sqrt", "paper")
 ADAPTIVE = (
     "adaptive",

@@ -234,8 +234,8 @@ class ProtocolError(ValueError):
     """An unknown protocol name, bad protocol parameters, or a protocol that cannot be saved."""
 
 
-#: The registered protocols by name (``register_protocol`` adds one): what a saved run can name.
 PROTOCOLS: dict[str, type[Protocol]] = {}
+"""The registered negotiation protocols by name (``register_protocol`` adds one): what a saved run can name."""
 
 
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:

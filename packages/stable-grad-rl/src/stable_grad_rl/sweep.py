@@ -45,6 +45,7 @@ INTERVENTIONS: dict[str, tuple[str, bool, str | None]] = {
     "kron": ("plain", False, "kron"),
     "all": ("multiskip", True, "kron"),
 }
+"""Sweep interventions by name: (network kind, LayerNorm on, optimizer override or None)."""
 
 
 def blocks_for_layers(layers: int) -> int:
