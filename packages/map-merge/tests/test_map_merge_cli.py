@@ -25,7 +25,11 @@ def test_front_pick_plot_and_a_rerun_that_evaluates_nothing(tiny_run, tmp_path, 
     first = (out / "front.json").read_bytes()
     data = json.loads(first)
     assert data["n_evaluations"] == 10 and data["samples"][0] == [0.0, 0.0]  # the base point is sampled
-    assert main(["front", str(tiny_run), "--out", str(out), "--seed", "1"]) == 0
+    capsys.readouterr()
+    run_fails(
+        ["front", str(tiny_run), "--out", str(out), "--seed", "1"], capsys, "pass --resume or --overwrite"
+    )
+    assert main(["front", str(tiny_run), "--out", str(out), "--seed", "1", "--resume"]) == 0
     assert (out / "front.json").read_bytes() == first
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 11
     merged = tmp_path / "merged"

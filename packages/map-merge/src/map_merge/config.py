@@ -9,10 +9,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from map_merge.amortized import DESIGNS, METHODS
 from map_merge.cache import callable_fingerprint, file_digest
 from map_merge.checkpoints import weight_files
+from map_merge.surrogate import n_coefficients
+
+if TYPE_CHECKING:
+    import torch
+
+    from map_merge.evaluators import MergeObjective
 
 
 @dataclass
@@ -138,7 +145,7 @@ def import_object(reference: str, root: str | Path | None = None) -> Callable:
             sys.path.remove(str(root))
 
 
-def build_module(config: FrontConfig):  # -> torch.nn.Module
+def build_module(config: FrontConfig) -> torch.nn.Module:
     """The module the merges are loaded into: ``model`` factory if given, else the base's HF architecture."""
     if config.model is not None:
         return import_object(config.model, config.root)()
@@ -152,6 +159,42 @@ def build_module(config: FrontConfig):  # -> torch.nn.Module
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or ["AutoModel"]
     model_class = getattr(transformers, architectures[0])
     return model_class.from_pretrained(config.base, local_files_only=True)
+
+
+def build_objective(config: FrontConfig) -> MergeObjective:
+    """The local evaluate callable of a config: its module with the task vectors and evaluator loaded."""
+    from map_merge.evaluators import MergeObjective
+    from map_merge.task_vectors import task_vectors
+
+    evaluator = import_object(config.evaluator, config.root)
+    vectors = task_vectors(config.base, config.models)
+    return MergeObjective(build_module(config), vectors, evaluator)
+
+
+def minimum_budget(method: str, n_tasks: int) -> int:
+    """The smallest budget a method can fit its quadratic surrogates with (one more evaluation than
+    coefficients for MAP, so that the fit has a held-out error; two more for Bayesian MAP; per pairwise
+    merge of two tasks for nested MAP)."""
+    p = n_coefficients(n_tasks)
+    if method == "bayesian":
+        return p + 2
+    if method == "nested":
+        return (n_coefficients(2) + 1) * (n_tasks - 1)
+    return p + 1
+
+
+def check_budget(config: FrontConfig) -> None:
+    """ValueError (before any evaluation) when the budget is too small for the method's surrogates."""
+    if config.budget is None:
+        return
+    if config.budget < 1:
+        raise ValueError(f"--budget must be positive, got {config.budget}")
+    least = minimum_budget(config.method, len(config.models))
+    if config.budget < least:
+        raise ValueError(
+            f"--budget {config.budget} is too small for method {config.method!r} with {len(config.models)} "
+            f"tasks: its quadratic surrogates need at least {least} evaluations"
+        )
 
 
 def run_context(config: FrontConfig) -> dict[str, object]:

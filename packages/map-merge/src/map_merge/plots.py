@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,8 @@ def plot_fronts(
     ax.set_title(title)
     fig.tight_layout()
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # recognised by outdir.remove_stale_temps
+    fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     tmp.replace(path)
     return path

@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from map_merge.config import FrontConfig
+from map_merge.config import FrontConfig, build_objective
 
 
 class _Worker:
@@ -16,10 +16,8 @@ class _Worker:
     def __init__(self, config: dict) -> None:
         import torch
 
-        from map_merge.cli import _objective
-
         torch.set_num_threads(1)
-        self.objective = _objective(FrontConfig(**config))
+        self.objective = build_objective(FrontConfig(**config))
 
     def evaluate(self, points: np.ndarray) -> np.ndarray:
         """Metrics (N, T) of the merges at points (N, T)."""

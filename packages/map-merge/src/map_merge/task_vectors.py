@@ -43,6 +43,13 @@ def check_like_base(base: Meta, other: Meta, name: str) -> None:
         raise CheckpointError(f"{name}: key {extra!r} is not in the base model")
 
 
+def check_finite(state: Mapping[str, torch.Tensor], keys: Sequence[str], name: str) -> None:
+    """Raise CheckpointError naming the first tensor of ``keys`` that holds NaN or infinity."""
+    for key in keys:
+        if not bool(torch.isfinite(state[key]).all()):
+            raise CheckpointError(f"{name}: tensor {key!r} holds NaN or infinite weights")
+
+
 def check_coefficients(
     values: Sequence[float] | torch.Tensor, n_tasks: int, what: str = "coefficients"
 ) -> torch.Tensor:
@@ -163,11 +170,13 @@ def task_vectors(
     keys = [k for k, v in base_state.items() if is_mergeable(v.dtype)]
     if not keys:
         raise CheckpointError("the base model has no floating-point tensors to merge")
+    check_finite(base_state, keys, "the base model")
     flat_base = torch.cat([base_state[k].reshape(-1).to(dtype) for k in keys])
     vectors = torch.empty((len(named), flat_base.numel()), dtype=dtype)
     for row, (name, source) in enumerate(named.items()):
         state = load_state_dict(source)
         check_like_base(base_meta, state_meta(state), name)
+        check_finite(state, keys, name)
         torch.cat([state[k].reshape(-1).to(dtype) for k in keys], out=vectors[row])
         vectors[row].sub_(flat_base)
         del state
