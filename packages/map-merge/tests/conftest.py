@@ -33,9 +33,10 @@ def tiny_run(tmp_path: Path) -> Path:
     return make_tiny_run(tmp_path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished_front(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny run folder with a finished `map-merge front` in its ``out`` folder (one per test module)."""
+    """A tiny run folder with a finished `map-merge front` in its ``out`` folder (shared: copy it before
+    changing anything in it)."""
     from map_merge.cli import main
 
     root = tmp_path_factory.mktemp("finished")

@@ -92,7 +92,11 @@ def start_points(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, fl
 
 
 def _ensemble_spread(
-    c: np.ndarray, y: np.ndarray, surrogates: list[QuadraticSurrogate], points: np.ndarray, rng
+    c: np.ndarray,
+    y: np.ndarray,
+    surrogates: list[QuadraticSurrogate],
+    points: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Std over resampled refits (each dropping 25% of the samples) of every task's prediction at
     ``points``, divided by the task's sample spread and summed over tasks: (N,)."""

@@ -8,9 +8,11 @@ import math
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from map_merge import __version__, outdir
+from map_merge.amortized import DESIGNS, METHODS
+from map_merge.config import front_default
 
 if TYPE_CHECKING:
     from map_merge.cache import Evaluate
@@ -30,17 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
     front = sub.add_parser(
         "front",
         help="evaluate, fit surrogates and write the amortized front (resumable)",
-        description="Evaluate merges, fit the surrogates and write OUT/front.json (resumable: evaluations "
-        "are cached in OUT/evaluations.jsonl, keyed by the models' and evaluator's fingerprints).",
+        description="Evaluate merges, fit the surrogates and write OUT/front.json (resumable with --resume: "
+        "evaluations are cached in OUT/evaluations.jsonl, keyed by the models' and evaluator's fingerprints).",
     )
     front.add_argument("config", type=Path, help="YAML or JSON config (see README)")
     front.add_argument("--out", type=Path, required=True, help="output folder")
-    front.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
-    front.add_argument("--method", choices=["map", "bayesian", "nested"], help="overrides the config")
-    front.add_argument(
-        "--design", choices=["adaptive", "paper"], help="sampling design (overrides the config)"
-    )
-    front.add_argument("--budget", type=int, help="real evaluations (overrides the config)")
+    for option, kind, text in (
+        ("seed", int, "random seed"),
+        ("method", str, "front method"),
+        ("design", str, "sampling design"),
+        ("budget", int, "real evaluations"),
+    ):
+        choices = {"method": METHODS, "design": DESIGNS}.get(option)
+        front.add_argument(
+            f"--{option}",
+            type=kind,
+            choices=choices,
+            default=None,
+            help=f"{text} (overrides the config's; default {_shown(front_default(option))})",
+        )
     front.add_argument(
         "--engine", choices=["local", "ray"], default="local", help="where merges are evaluated"
     )
@@ -101,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
+
+
+def _shown(default: object) -> str:
+    """A default as the help shows it (None: the method chooses)."""
+    return "the method's own" if default is None else str(default)
 
 
 def _objective(
@@ -192,7 +207,8 @@ def _front(
         progress=True,
     )
     tasks = list(config.models)
-    payload = {"version": __version__, "config": vars(config), "context": context, "tasks": tasks}
+    payload: dict[str, object] = {"version": __version__, "config": vars(config), "context": context}
+    payload["tasks"] = tasks
     payload |= front.to_dict()
     write_json(folder / "front.json", payload)
     print(
@@ -200,7 +216,7 @@ def _front(
     )
     for row in front.fit_report():
         print(
-            f"  {tasks[row['task']]}: R^2 {row['r2']:.3f}, LOO RMSE {row['loo_rmse']:.4f} ({row['fit']}, {row['link']})"
+            f"  {tasks[cast(int, row['task'])]}: R^2 {row['r2']:.3f}, LOO RMSE {row['loo_rmse']:.4f} ({row['fit']}, {row['link']})"
         )
     for warning in front.warnings:
         print(f"warning: {warning}")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from map_merge.amortized import DESIGNS, METHODS
+from map_merge.amortized import DESIGNS, METHODS, amortized_front
 from map_merge.cache import callable_fingerprint, file_digest
 from map_merge.checkpoints import weight_files
 from map_merge.surrogate import n_coefficients
@@ -22,22 +23,28 @@ if TYPE_CHECKING:
     from map_merge.evaluators import MergeObjective
 
 
+def front_default(name: str) -> Any:
+    """The default of ``amortized_front``'s argument ``name``: the one source of the search defaults."""
+    return inspect.signature(amortized_front).parameters[name].default
+
+
 @dataclass
 class FrontConfig:
     """What `map-merge front` reads from YAML or JSON. Paths are relative to the config file; evaluator
-    and model factory modules are looked up beside the config file first (``root``)."""
+    and model factory modules are looked up beside the config file first (``root``). The search
+    options default to ``amortized_front``'s defaults."""
 
     base: str
     models: dict[str, str]
     evaluator: str
     model: str | None = None
-    maximize: bool = True
-    method: str = "map"
-    design: str = "adaptive"
-    budget: int | None = None
-    seed: int = 0
-    link: str = "auto"
-    bounds: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    maximize: bool = front_default("maximize")
+    method: str = front_default("method")
+    design: str = front_default("design")
+    budget: int | None = front_default("budget")
+    seed: int = front_default("seed")
+    link: str = front_default("link")
+    bounds: list[float] = field(default_factory=lambda: list(front_default("bounds")))
     preference: list[float] | None = None
     root: str = "."
 

@@ -45,7 +45,7 @@ def nested_front(
     preference: Sequence[float] | None,
     progress: bool,
     options: dict,
-):
+) -> AmortizedFront:
     """Merge the closest pair with a 2-D MAP on the preference-weighted mean of each side's task metrics,
     pick its coefficients by the summed preferences, repeat until one model is left (T-1 merges).
 

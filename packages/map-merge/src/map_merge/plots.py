@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib
 

@@ -4,6 +4,7 @@ each load the base and the task vectors once."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class RayObjective:
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor = ray.remote(num_cpus=1)(_Worker)
+        actor: Any = ray.remote(num_cpus=1)(_Worker)
         self._ray = ray
         self.workers = [actor.remote(dataclasses.asdict(config)) for _ in range(n)]
 
