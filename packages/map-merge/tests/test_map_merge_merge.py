@@ -208,15 +208,15 @@ def test_truncated_safetensors_file_is_a_clear_error(tmp_path) -> None:
 
 
 def argsort_ties(tv, density, weights, trim):
-    """The former TIES (a full argsort per task vector), kept as the reference of the linear-time one:
-    per tensor, ties at the threshold in argsort's order (mergekit's); model-wide, lowest position first."""
+    """The former TIES (a full argsort per task vector), kept as the reference of the linear-time one;
+    with a stable sort: equal magnitudes at the threshold are kept lowest position first."""
     w = torch.tensor(weights, dtype=torch.float32)[:, None]
 
     def keep_top(deltas):
         k = max(1, int(density * deltas.shape[1]))
         kept = torch.zeros_like(deltas)
         for row in range(deltas.shape[0]):
-            index = deltas[row].abs().argsort(descending=True, stable=trim == "model")[:k]
+            index = deltas[row].abs().argsort(descending=True, stable=True)[:k]
             kept[row, index] = deltas[row, index]
         return kept
 

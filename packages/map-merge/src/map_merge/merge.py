@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -21,7 +22,14 @@ from map_merge.outdir import (
     temp_path,
     write_marker,
 )
-from map_merge.selection import Chunks, Thresholds, keep_mask, top_k_thresholds
+from map_merge.selection import (
+    Chunks,
+    Thresholds,
+    chunk_rule,
+    chunk_thresholds,
+    keep_mask,
+    top_k_thresholds,
+)
 from map_merge.task_vectors import (
     TaskVectors,
     check_coefficients,
@@ -43,6 +51,11 @@ def _weights(tv: TaskVectors, weights: Sequence[float] | None) -> torch.Tensor:
     return check_coefficients([1.0] * tv.n_tasks if weights is None else weights, tv.n_tasks, "weights")
 
 
+_BLOCK = 1 << 15  # columns per step of the TIES arithmetic: its temporaries stay in the CPU cache
+
+Rule = tuple[torch.Tensor | None, torch.Tensor | None]  # (lower bounds (T, 1) of kept |x|, or a mask)
+
+
 def _model_trim(chunks: Chunks, density: float, n: int, n_rows: int) -> Thresholds | None:
     """Model-wide thresholds keeping exactly max(1, int(density * n)) entries per row (None: keep all);
     equal magnitudes at a threshold are kept lowest position first."""
@@ -51,44 +64,67 @@ def _model_trim(chunks: Chunks, density: float, n: int, n_rows: int) -> Threshol
     return top_k_thresholds(chunks, max(1, int(density * n)), n_rows)
 
 
-def _tensor_keep(deltas: torch.Tensor, density: float) -> torch.Tensor | None:
-    """Mask of each row's max(1, int(density * n)) largest magnitudes in one tensor (None: keep all).
-    Found in linear time; a row where equal magnitudes straddle the threshold takes them in the order of
-    a descending ``argsort``, as before and as mergekit does, so the kept entries are the same."""
+def _model_rule(deltas: torch.Tensor, found: Thresholds, index: int, left: list[int]) -> Rule:
+    """The kept entries of chunk ``index`` under model-wide thresholds (``left`` advances)."""
+    probe = list(left)
+    bounds, partial = chunk_rule(deltas, found, index, probe)
+    if not partial:
+        left[:] = probe
+        return bounds, None
+    return None, keep_mask(deltas, found, index, left)
+
+
+def _tensor_rule(deltas: torch.Tensor, density: float) -> Rule:
+    """Each row's max(1, int(density * n)) largest magnitudes in one tensor, found in linear time; equal
+    magnitudes straddling the threshold are kept lowest position first (a stable descending sort's
+    order)."""
     if density >= 1.0:
-        return None
-    k = max(1, int(density * deltas.shape[1]))
-    found = top_k_thresholds(lambda: [deltas], k, deltas.shape[0])
-    keep = keep_mask(deltas, found.values, list(found.take_equal))
-    for row, straddling in enumerate(found.straddling):
-        if straddling:
-            keep[row] = False
-            keep[row, deltas[row].abs().argsort(descending=True)[:k]] = True
-    return keep
+        return None, None
+    found = chunk_thresholds(deltas, max(1, int(density * deltas.shape[1])))
+    if not any(found.straddling):
+        return chunk_rule(deltas, found, 0, list(found.take_equal))[0], None
+    return None, keep_mask(deltas, found, 0, list(found.take_equal))
 
 
-def _ties_combine(
-    deltas: torch.Tensor, w: torch.Tensor, keep: torch.Tensor | None, normalize: bool
-) -> torch.Tensor:
-    """TIES on one tensor's deltas (T, n): keep the trimmed entries, weight, elect signs, disjoint mean."""
-    trimmed = deltas.clone() if keep is None else deltas * keep
-    weighted = trimmed.mul_(w)
-    elected = torch.where(weighted.sum(dim=0) >= 0, 1.0, -1.0)
-    agree = torch.sign(weighted) == elected
-    merged = (weighted * agree).sum(dim=0)
-    if normalize:
-        divisor = (w * agree).sum(dim=0)
-        merged /= torch.where(divisor == 0, 1.0, divisor)
+def _ties_combine(deltas: torch.Tensor, w: torch.Tensor, rule: Rule, normalize: bool) -> torch.Tensor:
+    """TIES on one tensor's deltas (T, n): keep the trimmed entries, weight, elect signs, disjoint mean.
+
+    In column blocks (every temporary stays in the cache) and with float arithmetic only (0/1 factors from
+    ``sign``; torch's boolean kernels are several times slower): the result equals the textbook steps
+    bit for bit, as entries are only multiplied by 1, 0 or an exact sign.
+    """
+    bounds, mask = rule
+    merged = torch.empty(deltas.shape[1], dtype=deltas.dtype)
+    for start in range(0, deltas.shape[1], _BLOCK):
+        block = slice(start, start + _BLOCK)
+        d = deltas[:, block]
+        weighted = d * w
+        if mask is not None:
+            weighted.mul_(mask[:, block])
+        elif bounds is not None:  # factor 1 where |d| >= bound, else 0 (the sign of a difference is exact)
+            weighted.mul_(torch.sign(d.abs().sub_(bounds)).add_(1.0).clamp_(max=1.0))
+        elected = torch.sign(weighted.sum(dim=0)).add_(1.0).clamp_(max=1.0).mul_(2.0).sub_(1.0)  # +1 or -1
+        agreeing = weighted.mul_(elected).relu_()  # |weighted| where its sign is the elected one, else 0
+        part = agreeing.sum(dim=0).mul_(elected)
+        if normalize:
+            divisor = agreeing.sign_().mul_(w).sum(dim=0)
+            part /= divisor.add_(torch.sign(divisor.abs()).neg_().add_(1.0))  # a zero divisor becomes 1
+        merged[block] = part
     return merged
 
 
-def _ties_keep(
-    deltas: torch.Tensor, density: float, model_trim: Thresholds | None, trim: str
-) -> torch.Tensor | None:
-    """The kept entries of one tensor: per tensor, or by the model-wide thresholds (advancing them)."""
+def _ties_rule(
+    deltas: torch.Tensor,
+    density: float,
+    trim: str,
+    model_trim: Thresholds | None,
+    index: int,
+    left: list[int],
+) -> Rule:
+    """The kept entries of one tensor: per tensor, or by the model-wide thresholds (``left`` advances)."""
     if trim == "tensor":
-        return _tensor_keep(deltas, density)
-    return None if model_trim is None else keep_mask(deltas, model_trim.values, model_trim.take_equal)
+        return _tensor_rule(deltas, density)
+    return (None, None) if model_trim is None else _model_rule(deltas, model_trim, index, left)
 
 
 def _check_ties(density: float, trim: str) -> None:
@@ -115,10 +151,9 @@ def ties(
     summed weighted values (an exact zero sum elects +); entries agreeing with it are summed and, with
     ``normalize``, divided by the sum of the agreeing tasks' weights (mergekit's ``normalize: true``).
     ``trim="tensor"`` with these conventions equals mergekit's ``ties`` merge. The trim threshold is found
-    in linear time (``selection.top_k_thresholds``, no sort) and the merge runs tensor by tensor. Equal
-    magnitudes straddling the threshold are kept as a descending ``argsort`` orders them with
-    ``trim="tensor"`` (mergekit's choice; only such a tensor is sorted), lowest position first with
-    ``trim="model"``.
+    in linear time (``selection``: no sort) and the merge runs tensor by tensor. Equal magnitudes that
+    straddle the threshold are kept lowest position first (a stable descending sort's order; mergekit and
+    map-merge before 0.1.0 took torch's unstable ``argsort`` order, which is unspecified).
     """
     _check_ties(density, trim)
     w = _weights(tv, weights).to(tv.flat_vectors.dtype)[:, None]
@@ -127,10 +162,11 @@ def ties(
     if trim == "model":
         chunks = [tv.flat_vectors[:, part] for part in tv.slices]
         model_trim = _model_trim(lambda: chunks, density, tv.flat_vectors.shape[1], tv.n_tasks)
-    for part in tv.slices:
+    left = [] if model_trim is None else list(model_trim.take_equal)
+    for index, part in enumerate(tv.slices):
         deltas = tv.flat_vectors[:, part]
-        keep = _ties_keep(deltas, density, model_trim, trim)
-        torch.add(tv.flat_base[part], scale * _ties_combine(deltas, w, keep, normalize), out=out[part])
+        rule = _ties_rule(deltas, density, trim, model_trim, index, left)
+        torch.add(tv.flat_base[part], scale * _ties_combine(deltas, w, rule, normalize), out=out[part])
     return out
 
 
@@ -225,7 +261,7 @@ def stream_merge(
         return lambda key, flat, deltas: merge_into(torch.empty_like(flat), flat, deltas, c)
 
     card = f"theta(c) = base + sum_t c_t (theta_t - base) with c = {c.tolist()}"
-    return _stream_to(base, finetuned, out, combine, card, metadata, check_inputs=False)
+    return _stream_to(base, finetuned, out, combine, card, metadata)
 
 
 def stream_ties(
@@ -251,15 +287,17 @@ def stream_ties(
         model_trim = None
         if trim == "model":
             model_trim = _model_trim(source.chunks, density, source.size, len(finetuned))
+        left = [] if model_trim is None else list(model_trim.take_equal)
+        order = {key: index for index, key in enumerate(source.keys)}
 
         def one(key: str, flat: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
-            keep = _ties_keep(deltas, density, model_trim, trim)
-            return flat + scale * _ties_combine(deltas, w[:, None], keep, normalize)
+            rule = _ties_rule(deltas, density, trim, model_trim, order[key], left)
+            return flat + scale * _ties_combine(deltas, w[:, None], rule, normalize)
 
         return one
 
     card = f"TIES: density {density}, scale {scale}, weights {w.tolist()}, trim {trim}, normalize {normalize}"
-    return _stream_to(base, finetuned, out, combine, card, metadata, check_inputs=True)
+    return _stream_to(base, finetuned, out, combine, card, metadata)
 
 
 def stream_dare(
@@ -287,7 +325,7 @@ def stream_dare(
         )
 
     card = f"DARE: drop rate {drop_rate}, scale {scale}, seed {seed}, weights {w.tolist()}, rescale {rescale}"
-    return _stream_to(base, finetuned, out, combine, card, metadata, check_inputs=True)
+    return _stream_to(base, finetuned, out, combine, card, metadata)
 
 
 Combine = Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -322,7 +360,6 @@ def _stream_to(
     combine: Callable[[_Deltas], Combine],
     card: str,
     metadata: dict[str, str] | None,
-    check_inputs: bool,
 ) -> Path:
     """Write a merge to ``out`` (a .safetensors file, or a folder with a model card): nothing is left
     behind (not even a folder made for it) when the inputs are refused."""
@@ -333,7 +370,7 @@ def _stream_to(
         _check_own_folder(out)
     made = first_missing(target.parent)
     try:
-        _stream(base, finetuned, target, combine, metadata, check_inputs, folder_output)
+        _stream(base, finetuned, target, combine, metadata, folder_output)
         if folder_output:
             _write_folder_extras(base, target.parent, card, metadata or {})
     except BaseException:
@@ -360,7 +397,6 @@ def _stream(
     target: Path,
     combine: Callable[[_Deltas], Combine],
     metadata: dict[str, str] | None,
-    check_inputs: bool,
     folder_output: bool,
 ) -> None:
     """Inputs checked, then the merge written tensor by tensor to a temp file renamed into ``target``."""
@@ -399,12 +435,9 @@ def _stream(
                         file.write(_tensor_bytes(readers[0].get(key)))
                         continue
                     flat, deltas = source.get(key)
-                    if check_inputs:
-                        _check_finite(readers, key, flat, deltas)
                     merged = merge_one(key, flat, deltas)
-                    if not check_inputs and not bool(torch.isfinite(merged).all()):
+                    if not math.isfinite(float(merged.mul(0.0).sum())):  # NaN/inf inputs reach the result
                         _check_finite(readers, key, flat, deltas)
-                    if not bool(torch.isfinite(merged).all()):
                         raise ValueError(f"the merged tensor {key!r} overflows (coefficients too large)")
                     file.write(_tensor_bytes(merged.view(shape).to(dtype)))
             os.replace(tmp, target)
