@@ -3,8 +3,12 @@ not a dependency): a Llama-style model built from a config (no download), a base
 fine-tunes saved as safetensors folders; then in the same run
 - task arithmetic (weight 0.3 each): mergekit `run_merge` vs map-merge `stream_merge`: wall, CPU, peak RSS
   (each in its own child process) and the largest difference of the weights;
-- TIES (density 0.3, weights 1 / 0.5 / 2, normalize): mergekit vs map-merge `ties(trim="tensor")`.
+- TIES (density 0.3, weights 1 / 0.5 / 2, normalize): mergekit vs map-merge `stream_ties(trim="tensor")`
+  (and `trim="model"`): wall, CPU, peak RSS, the CPU ratio to task arithmetic, and the largest difference
+  of the weights (mergekit vs `trim="tensor"`; streamed vs in-memory `ties`).
+The machine's load average is printed beside the figures.
 Run: python benchmarks/map-merge-mergekit.py [--hidden 768 --layers 12 --vocab 32000] (134M params)
+mergekit is found in the interpreter that runs this script (`python -c "import mergekit"` must work).
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ if mode == "mergekit":
         "models": [{"model": m, "parameters": json.loads(sys.argv[4])[i]} for i, m in enumerate(models)],
     })
     run_merge(config, f"{root}/out-{sys.argv[3]}", MergeOptions(cuda=False, copy_tokenizer=False, lazy_unpickle=True, write_model_card=False))
+elif mode == "map-merge-ties":
+    from map_merge import stream_ties
+    stream_ties(f"{root}/base", models, f"{root}/out-map-merge-ties-{sys.argv[4]}", 0.3,
+                weights=json.loads(sys.argv[3]), trim=sys.argv[4])
 else:
     from map_merge import stream_merge
     stream_merge(f"{root}/base", models, [0.3, 0.3, 0.3], f"{root}/out-map-merge")
@@ -103,25 +111,42 @@ def main() -> None:
             theirs |= load_file(str(f))
         results["task_arithmetic_max_abs_diff"] = max(float((ours[k] - theirs[k]).abs().max()) for k in ours)
         weights = [1.0, 0.5, 2.0]
-        child("mergekit", root, "ties", json.dumps([{"weight": w, "density": 0.3} for w in weights]))
+        results["mergekit_ties"] = child(
+            "mergekit", root, "ties", json.dumps([{"weight": w, "density": 0.3} for w in weights])
+        )
+        for trim in ("tensor", "model"):
+            results[f"map_merge_stream_ties_{trim}"] = child(
+                "map-merge-ties", root, json.dumps(weights), trim
+            )
+        ta_cpu = results["map_merge_stream_merge"]["cpu_s"]
+        results["ties_tensor_cpu_over_task_arithmetic"] = round(
+            results["map_merge_stream_ties_tensor"]["cpu_s"] / ta_cpu, 2
+        )
+        results["ties_tensor_cpu_over_mergekit_ties"] = round(
+            results["map_merge_stream_ties_tensor"]["cpu_s"] / results["mergekit_ties"]["cpu_s"], 2
+        )
         theirs = {}
         for f in sorted((root / "out-ties").glob("*.safetensors")):
             theirs |= load_file(str(f))
-        tv = task_vectors(root / "base", [root / f"ft{i}" for i in range(3)])
-        merged = ties(tv, density=0.3, weights=weights, trim="tensor")
-        diffs = {
-            key: float((merged[part] - theirs[key].reshape(-1)).abs().max())
-            for key, part in zip(tv.keys, tv.slices, strict=True)
-        }
+        streamed = load_file(str(root / "out-map-merge-ties-tensor" / "model.safetensors"))
+        diffs = {key: float((streamed[key] - theirs[key]).abs().max()) for key in streamed}
         worst = max(diffs, key=diffs.get)
         results["ties_tensor_max_abs_diff"] = diffs[worst]
-        results["ties_tensor_worst_tensor"] = f"{worst} {tuple(tv.base[worst].shape)}"
+        results["ties_tensor_worst_tensor"] = f"{worst} {tuple(streamed[worst].shape)}"
         results["ties_tensor_tensors_differing"] = sum(d > 1e-6 for d in diffs.values())
-        model_trim = ties(tv, density=0.3, weights=weights, trim="model")
+        tv = task_vectors(root / "base", [root / f"ft{i}" for i in range(3)])
+        for trim in ("tensor", "model"):
+            merged = ties(tv, density=0.3, weights=weights, trim=trim)
+            streamed = load_file(str(root / f"out-map-merge-ties-{trim}" / "model.safetensors"))
+            results[f"ties_{trim}_streamed_equals_in_memory"] = all(
+                torch.equal(merged[part], streamed[key].reshape(-1))
+                for key, part in zip(tv.keys, tv.slices, strict=True)
+            )
         results["ties_model_trim_max_abs_diff"] = max(
-            float((model_trim[part] - theirs[key].reshape(-1)).abs().max())
+            float((merged[part] - theirs[key].reshape(-1)).abs().max())
             for key, part in zip(tv.keys, tv.slices, strict=True)
         )
+    results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(results, indent=1))
 
 

@@ -1,4 +1,5 @@
-"""map-merge benchmark: streamed merge of a >=100M-parameter model (GB/s, peak memory), in-memory re-merge
+"""map-merge benchmark: streamed merge of a >=100M-parameter model (GB/s, peak memory), the same for
+TIES (per-tensor and model-wide trim) and DARE with their CPU time over task arithmetic's, in-memory re-merge
 (parameters rewritten in place from the base and 3 task vectors, one thread), and the cost of one MAP front
 search. Run: python benchmarks/map-merge.py [--params-millions 134]"""
 
@@ -28,12 +29,20 @@ from map_merge import stream_merge, task_vectors
 paths = sys.argv[2:]
 mode = sys.argv[1]
 start = time.perf_counter()
-if mode == "stream":
-    stream_merge(paths[0], paths[1:-1], [0.3] * (len(paths) - 2), paths[-1])
+if mode in ("stream", "ties-tensor", "ties-model", "dare"):
+    cpu_start = time.process_time()
+    if mode == "stream":
+        stream_merge(paths[0], paths[1:-1], [0.3] * (len(paths) - 2), paths[-1])
+    elif mode == "dare":
+        from map_merge import stream_dare
+        stream_dare(paths[0], paths[1:-1], paths[-1], 0.9, 0.3)
+    else:
+        from map_merge import stream_ties
+        stream_ties(paths[0], paths[1:-1], paths[-1], 0.2, weights=[1.0, 0.5, 2.0], trim=mode[5:])
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "cpu_seconds_total": usage.ru_utime + usage.ru_stime,
-                      "peak_rss_gb": peak_rss_gb()}))
+                      "cpu_seconds_merge": time.process_time() - cpu_start, "peak_rss_gb": peak_rss_gb()}))
 else:
     tv = task_vectors(paths[0], paths[1:])
     load = time.perf_counter() - start
@@ -84,6 +93,17 @@ def main() -> None:
             subprocess.check_output([sys.executable, "-c", CHILD, "stream", *map(str, paths), str(out)])
         )
         results["stream_merge"] = stream | {"read_gb": size_gb, "read_gb_per_s": size_gb / stream["seconds"]}
+        for mode in (
+            "ties-tensor",
+            "ties-model",
+            "dare",
+        ):  # TIES density 0.2, weights (1, 0.5, 2); DARE p=0.9
+            results[f"stream_{mode}"] = json.loads(
+                subprocess.check_output([sys.executable, "-c", CHILD, mode, *map(str, paths), str(out)])
+            )
+            results[f"stream_{mode}"]["cpu_over_task_arithmetic"] = (
+                results[f"stream_{mode}"]["cpu_seconds_merge"] / stream["cpu_seconds_merge"]
+            )
         results["in_memory"] = json.loads(
             subprocess.check_output([sys.executable, "-c", CHILD, "remerge", *map(str, paths)])
         )
@@ -97,6 +117,7 @@ def main() -> None:
     amortized_front(lambda c: ((c[None] - centers) ** 2).sum(axis=1), 3, maximize=False, link="identity")
     results["front_search_seconds_T3"] = time.perf_counter() - start
     results["benchmark_peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(results, indent=2))
 
 

@@ -30,6 +30,23 @@ def evaluate(model):
 @pytest.fixture
 def tiny_run(tmp_path: Path) -> Path:
     """tmp/run.json naming base.safetensors, a.safetensors, b.safetensors and tiny_tasks:evaluate."""
+    return make_tiny_run(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def finished_front(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny run folder with a finished `map-merge front` in its ``out`` folder (shared: copy it before
+    changing anything in it)."""
+    from map_merge.cli import main
+
+    root = tmp_path_factory.mktemp("finished")
+    config = make_tiny_run(root)
+    assert main(["front", str(config), "--out", str(root / "out")]) == 0
+    return root
+
+
+def make_tiny_run(tmp_path: Path) -> Path:
+    """Write the tiny run's models, evaluator module and run.json into tmp_path; return run.json."""
     from safetensors.torch import save_file
 
     (tmp_path / "tiny_tasks.py").write_text(textwrap.dedent(TASKS_MODULE))
@@ -56,7 +73,7 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield ray
     if ray.is_initialized():
         ray.shutdown()

@@ -25,7 +25,11 @@ def test_front_pick_plot_and_a_rerun_that_evaluates_nothing(tiny_run, tmp_path, 
     first = (out / "front.json").read_bytes()
     data = json.loads(first)
     assert data["n_evaluations"] == 10 and data["samples"][0] == [0.0, 0.0]  # the base point is sampled
-    assert main(["front", str(tiny_run), "--out", str(out), "--seed", "1"]) == 0
+    capsys.readouterr()
+    run_fails(
+        ["front", str(tiny_run), "--out", str(out), "--seed", "1"], capsys, "pass --resume or --overwrite"
+    )
+    assert main(["front", str(tiny_run), "--out", str(out), "--seed", "1", "--resume"]) == 0
     assert (out / "front.json").read_bytes() == first
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 11
     merged = tmp_path / "merged"
@@ -62,10 +66,10 @@ def test_out_under_a_regular_file(tiny_run, tmp_path, capsys) -> None:
     )
 
 
-def test_pick_refuses_nan_coefficients_list_headers_and_foreign_configs(tiny_run, tmp_path, capsys) -> None:
-    out = tmp_path / "out"
-    assert main(["front", str(tiny_run), "--out", str(out)]) == 0
-    capsys.readouterr()
+def test_pick_refuses_nan_coefficients_list_headers_and_foreign_configs(
+    finished_front, tmp_path, capsys
+) -> None:
+    tiny_run, out = finished_front / "run.json", finished_front / "out"
     data = json.loads((out / "front.json").read_text())
     pick = ["pick", "--preference", "1", "1", "--out", str(tmp_path / "merged")]
 
@@ -82,7 +86,7 @@ def test_pick_refuses_nan_coefficients_list_headers_and_foreign_configs(tiny_run
     run_fails([*pick, "--front", str(tmp_path / "list.json")], capsys, "header is a JSON list")
 
     other = json.loads(tiny_run.read_text()) | {"evaluator": "tiny_tasks:build"}
-    (tiny_run.parent / "other.json").write_text(json.dumps(other))
+    (tiny_run.parent / "other.json").write_text(json.dumps(other))  # beside the run: its paths resolve
     front = ["--front", str(out / "front.json"), "--reevaluate"]
     run_fails(
         [*pick, *front, "--config", str(tiny_run.parent / "other.json")], capsys, "is not this run's config"

@@ -131,7 +131,7 @@ def test_cli_front_pick_plot_end_to_end(model_folders, tmp_path, capsys) -> None
     swapped = config | {"models": {"has_7": "first_even", "first_even": "has_7"}}
     (root / "swapped.json").write_text(json.dumps(swapped))
     before = (out / "front.json").read_bytes()
-    assert main(["front", str(root / "swapped.json"), "--out", str(out)]) == 2
+    assert main(["front", str(root / "swapped.json"), "--out", str(out), "--resume"]) == 2
     assert "holds evaluations of another run" in capsys.readouterr().err
     assert (out / "front.json").read_bytes() == before
 

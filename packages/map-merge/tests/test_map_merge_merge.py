@@ -7,7 +7,17 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from map_merge import CheckpointError, dare, stream_merge, task_arithmetic, task_vectors, ties
+from map_merge import (
+    CheckpointError,
+    dare,
+    load_state_dict,
+    stream_dare,
+    stream_merge,
+    stream_ties,
+    task_arithmetic,
+    task_vectors,
+    ties,
+)
 
 
 def small_model(seed: int) -> nn.Module:
@@ -195,3 +205,92 @@ def test_truncated_safetensors_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="truncated"):
         stream_merge(paths[0], paths[1:], [0.5], tmp_path / "out.safetensors")
     assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.safetensors").exists()
+
+
+def argsort_ties(tv, density, weights, trim):
+    """The former TIES (a full argsort per task vector), kept as the reference of the linear-time one;
+    with a stable sort: equal magnitudes at the threshold are kept lowest position first."""
+    w = torch.tensor(weights, dtype=torch.float32)[:, None]
+
+    def keep_top(deltas):
+        k = max(1, int(density * deltas.shape[1]))
+        kept = torch.zeros_like(deltas)
+        for row in range(deltas.shape[0]):
+            index = deltas[row].abs().argsort(descending=True, stable=True)[:k]
+            kept[row, index] = deltas[row, index]
+        return kept
+
+    if trim == "model":
+        trimmed = keep_top(tv.flat_vectors)
+    else:
+        trimmed = torch.cat([keep_top(tv.flat_vectors[:, part]) for part in tv.slices], dim=1)
+    weighted = trimmed.mul_(w)
+    elected = torch.where(weighted.sum(dim=0) >= 0, 1.0, -1.0)
+    agree = torch.sign(weighted) == elected
+    merged = (weighted * agree).sum(dim=0)
+    divisor = (w * agree).sum(dim=0)
+    merged /= torch.where(divisor == 0, 1.0, divisor)
+    return tv.flat_base + 0.7 * merged
+
+
+@pytest.mark.parametrize("trim", ["model", "tensor"])
+def test_linear_time_ties_equals_the_sorting_one_bit_for_bit(trim) -> None:
+    models = [small_model(s).state_dict() for s in range(4)]
+    for key, value in models[0].items():  # equal magnitudes straddling the threshold: lowest position first
+        if value.is_floating_point():
+            value.view(-1)[::3] = 0.0
+            for sign, model in zip((1.0, -1.0, 1.0), models[1:], strict=True):
+                model[key].view(-1)[::3] = sign * 0.25
+    tv = task_vectors(models[0], models[1:])
+    for density in (0.05, 0.3, 1.0):
+        expected = argsort_ties(tv, density, [1.0, 0.5, 2.0], trim)
+        assert torch.equal(ties(tv, density, 0.7, weights=[1.0, 0.5, 2.0], trim=trim), expected)
+
+
+def test_dare_tensor_by_tensor_draws_the_numbers_of_one_full_draw() -> None:
+    tv = task_vectors(small_model(0), [small_model(1), small_model(2), small_model(3)])
+    keep = torch.rand(tv.flat_vectors.shape, generator=torch.Generator().manual_seed(5)) >= 0.6
+    expected = tv.flat_base + 0.5 * (torch.tensor([1.0, 2.0, 0.5]) @ (tv.flat_vectors * keep / 0.4))
+    assert torch.equal(dare(tv, 0.6, 0.5, seed=5, weights=[1.0, 2.0, 0.5]), expected)
+
+
+def test_streamed_ties_and_dare_equal_the_in_memory_ones(tmp_path) -> None:
+    paths = []
+    for seed in range(4):
+        paths.append(tmp_path / f"m{seed}.safetensors")
+        save_file({k: v.contiguous() for k, v in small_model(seed).state_dict().items()}, str(paths[-1]))
+    tv = task_vectors(paths[0], paths[1:])
+    for trim in ("model", "tensor"):
+        target = stream_ties(
+            paths[0], paths[1:], tmp_path / f"ties-{trim}", 0.3, 0.8, weights=[1, 0.5, 2], trim=trim
+        )
+        written = load_state_dict(target)
+        expected = ties(tv, 0.3, 0.8, weights=[1, 0.5, 2], trim=trim)
+        for key, part in zip(tv.keys, tv.slices, strict=True):
+            assert torch.equal(written[key].reshape(-1), expected[part]), key
+        assert torch.equal(written["1.num_batches_tracked"], tv.base["1.num_batches_tracked"])
+        assert "TIES" in (target.parent / "README.md").read_text()
+    written = load_state_dict(stream_dare(paths[0], paths[1:], tmp_path / "dare.safetensors", 0.5, seed=3))
+    expected = dare(tv, 0.5, seed=3)
+    for key, part in zip(tv.keys, tv.slices, strict=True):
+        assert torch.equal(written[key].reshape(-1), expected[part]), key
+
+
+def test_streamed_merges_refuse_nan_weights_that_a_trim_would_hide(tmp_path) -> None:
+    states = [small_model(seed).state_dict() for seed in range(3)]
+    states[2]["0.weight"][0, 0] = float("nan")
+    paths = []
+    for seed, state in enumerate(states):
+        paths.append(tmp_path / f"m{seed}.safetensors")
+        save_file({k: v.contiguous() for k, v in state.items()}, str(paths[-1]))
+    with pytest.raises(ValueError, match=r"fine-tuned model 1: tensor '0\.weight' holds NaN"):
+        stream_ties(paths[0], paths[1:], tmp_path / "new" / "ties", 0.01)
+    with pytest.raises(ValueError, match="holds NaN"):
+        stream_dare(paths[0], paths[1:], tmp_path / "new" / "dare", 0.99)
+    with pytest.raises(ValueError, match="holds NaN"):
+        stream_merge(paths[0], paths[1:], [0.0, 0.0], tmp_path / "new" / "merged")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "m0.safetensors",
+        "m1.safetensors",
+        "m2.safetensors",
+    ]

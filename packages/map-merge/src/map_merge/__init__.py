@@ -5,7 +5,7 @@ from map_merge.cache import CachedEvaluator
 from map_merge.checkpoints import CheckpointError, load_state_dict
 from map_merge.evaluators import MergeObjective, classification_evaluator
 from map_merge.front import AmortizedFront
-from map_merge.merge import dare, stream_merge, task_arithmetic, ties
+from map_merge.merge import dare, stream_dare, stream_merge, stream_ties, task_arithmetic, ties
 from map_merge.pareto import (
     front_quality,
     generational_distance,
@@ -43,7 +43,9 @@ __all__ = [
     "kkt_residual",
     "load_state_dict",
     "non_dominated",
+    "stream_dare",
     "stream_merge",
+    "stream_ties",
     "task_arithmetic",
     "task_vectors",
     "ties",

@@ -29,16 +29,22 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def callable_fingerprint(fn: object) -> dict[str, str]:
-    """Identity of an evaluator: its module, qualified name and the digest of its source file."""
+def callable_fingerprint(fn: object) -> dict[str, object]:
+    """Identity of an evaluator: its module, qualified name and the digest of its source file, plus what
+    it declares itself through a ``fingerprint()`` method (e.g. a digest of the data it reads)."""
     target = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn)
-    record = {"name": f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"}
+    record: dict[str, object] = {
+        "name": f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"
+    }
     try:
         source = inspect.getsourcefile(target)
     except TypeError:
         source = None
     if source and Path(source).is_file():
         record["source"] = file_digest(source)
+    declared = getattr(fn, "fingerprint", None)
+    if callable(declared):
+        record["declared"] = json.loads(json.dumps(declared(), default=str))
     return record
 
 
@@ -70,7 +76,9 @@ class CachedEvaluator:
         self.evaluate = evaluate
         self.n_tasks = n_tasks
         self.path = Path(path) if path is not None else None
-        self.context = json.loads(json.dumps(context if context is not None else describe(evaluate)))
+        if context is None and self.path is not None:  # described only when a file records it
+            context = describe(evaluate)
+        self.context = json.loads(json.dumps(context if context is not None else {}))
         self.results: dict[tuple[float, ...], np.ndarray] = {}
         self.n_calls = 0
         self.used: set[tuple[float, ...]] = set()

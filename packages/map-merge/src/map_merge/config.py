@@ -3,34 +3,48 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from map_merge.amortized import DESIGNS, METHODS
+from map_merge.amortized import DESIGNS, METHODS, amortized_front
 from map_merge.cache import callable_fingerprint, file_digest
 from map_merge.checkpoints import weight_files
+from map_merge.surrogate import n_coefficients
+
+if TYPE_CHECKING:
+    import torch
+
+    from map_merge.evaluators import MergeObjective
+
+
+def front_default(name: str) -> Any:
+    """The default of ``amortized_front``'s argument ``name``: the one source of the search defaults."""
+    return inspect.signature(amortized_front).parameters[name].default
 
 
 @dataclass
 class FrontConfig:
     """What `map-merge front` reads from YAML or JSON. Paths are relative to the config file; evaluator
-    and model factory modules are looked up beside the config file first (``root``)."""
+    and model factory modules are looked up beside the config file first (``root``). The search
+    options default to ``amortized_front``'s defaults."""
 
     base: str
     models: dict[str, str]
     evaluator: str
     model: str | None = None
-    maximize: bool = True
-    method: str = "map"
-    design: str = "adaptive"
-    budget: int | None = None
-    seed: int = 0
-    link: str = "auto"
-    bounds: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    maximize: bool = front_default("maximize")
+    method: str = front_default("method")
+    design: str = front_default("design")
+    budget: int | None = front_default("budget")
+    seed: int = front_default("seed")
+    link: str = front_default("link")
+    bounds: list[float] = field(default_factory=lambda: list(front_default("bounds")))
     preference: list[float] | None = None
     root: str = "."
 
@@ -138,7 +152,7 @@ def import_object(reference: str, root: str | Path | None = None) -> Callable:
             sys.path.remove(str(root))
 
 
-def build_module(config: FrontConfig):  # -> torch.nn.Module
+def build_module(config: FrontConfig) -> torch.nn.Module:
     """The module the merges are loaded into: ``model`` factory if given, else the base's HF architecture."""
     if config.model is not None:
         return import_object(config.model, config.root)()
@@ -152,6 +166,42 @@ def build_module(config: FrontConfig):  # -> torch.nn.Module
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or ["AutoModel"]
     model_class = getattr(transformers, architectures[0])
     return model_class.from_pretrained(config.base, local_files_only=True)
+
+
+def build_objective(config: FrontConfig) -> MergeObjective:
+    """The local evaluate callable of a config: its module with the task vectors and evaluator loaded."""
+    from map_merge.evaluators import MergeObjective
+    from map_merge.task_vectors import task_vectors
+
+    evaluator = import_object(config.evaluator, config.root)
+    vectors = task_vectors(config.base, config.models)
+    return MergeObjective(build_module(config), vectors, evaluator)
+
+
+def minimum_budget(method: str, n_tasks: int) -> int:
+    """The smallest budget a method can fit its quadratic surrogates with (one more evaluation than
+    coefficients for MAP, so that the fit has a held-out error; two more for Bayesian MAP; per pairwise
+    merge of two tasks for nested MAP)."""
+    p = n_coefficients(n_tasks)
+    if method == "bayesian":
+        return p + 2
+    if method == "nested":
+        return (n_coefficients(2) + 1) * (n_tasks - 1)
+    return p + 1
+
+
+def check_budget(config: FrontConfig) -> None:
+    """ValueError (before any evaluation) when the budget is too small for the method's surrogates."""
+    if config.budget is None:
+        return
+    if config.budget < 1:
+        raise ValueError(f"--budget must be positive, got {config.budget}")
+    least = minimum_budget(config.method, len(config.models))
+    if config.budget < least:
+        raise ValueError(
+            f"--budget {config.budget} is too small for method {config.method!r} with {len(config.models)} "
+            f"tasks: its quadratic surrogates need at least {least} evaluations"
+        )
 
 
 def run_context(config: FrontConfig) -> dict[str, object]:

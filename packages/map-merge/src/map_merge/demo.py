@@ -12,6 +12,7 @@ import torch
 from map_merge.amortized import amortized_front
 from map_merge.digits import DigitsProblem, build_digits_problem
 from map_merge.evaluators import MergeObjective, classification_evaluator
+from map_merge.front import AmortizedFront
 from map_merge.jsonio import write_json
 from map_merge.pareto import front_quality, non_dominated
 from map_merge.sampling import grid_points, uniform_points
@@ -27,7 +28,7 @@ def _say(stage: int, text: str, progress: bool) -> None:
         print(f"[{stage}/{STAGES}] {text}", flush=True)
 
 
-def surrogate_r2_on(points: np.ndarray, metrics: np.ndarray, front) -> list[float]:
+def surrogate_r2_on(points: np.ndarray, metrics: np.ndarray, front: AmortizedFront) -> list[float]:
     """Out-of-sample R^2 of each task's surrogate on held-out evaluations."""
     predicted = np.stack([s.value(points) for s in front.surrogates], axis=1)
     residual = ((metrics - predicted) ** 2).sum(axis=0)

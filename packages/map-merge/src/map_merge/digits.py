@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -54,7 +55,14 @@ def _load_digits(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, t
     return x[order[:split]], y[order[:split]], x[order[split:]], y[order[split:]]
 
 
-def _train(params, loss_fn: Callable[[], torch.Tensor], epochs: int, lr: float) -> None:
+def _loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a model on one batch."""
+    return nn.functional.cross_entropy(model(inputs), labels)
+
+
+def _train(
+    params: Iterable[nn.Parameter], loss_fn: Callable[[], torch.Tensor], epochs: int, lr: float
+) -> None:
     optimizer = torch.optim.Adam(params, lr=lr)
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -113,7 +121,7 @@ def build_digits_problem(
             features = base(xt)
         _train(
             head.parameters(),
-            lambda h=head, f=features, t=yt: nn.functional.cross_entropy(h(f), t),
+            partial(_loss, head, features, yt),
             100,
             1e-2,
         )
@@ -122,7 +130,7 @@ def build_digits_problem(
         trunk.load_state_dict(base.state_dict())
         _train(
             trunk.parameters(),
-            lambda tr=trunk, h=head, a=xt, t=yt: nn.functional.cross_entropy(h(tr(a)), t),
+            partial(_loss, nn.Sequential(trunk, head), xt, yt),
             finetune_steps,
             3e-3,
         )

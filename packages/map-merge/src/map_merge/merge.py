@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
 from map_merge.checkpoints import SAFETENSORS_DTYPES, TensorReader, WeightsSource
+from map_merge.outdir import (
+    MARKER,
+    check_path,
+    first_missing,
+    read_marker,
+    remove_stale_temps,
+    temp_path,
+    write_marker,
+)
+from map_merge.selection import (
+    Chunks,
+    Thresholds,
+    chunk_rule,
+    chunk_thresholds,
+    keep_mask,
+    top_k_thresholds,
+)
 from map_merge.task_vectors import (
     TaskVectors,
     check_coefficients,
@@ -33,18 +51,87 @@ def _weights(tv: TaskVectors, weights: Sequence[float] | None) -> torch.Tensor:
     return check_coefficients([1.0] * tv.n_tasks if weights is None else weights, tv.n_tasks, "weights")
 
 
-def _keep_top(deltas: torch.Tensor, density: float) -> torch.Tensor:
-    """Each row of (T, n) with all but its max(1, int(density * n)) largest magnitudes zeroed (exactly
-    that many; mergekit 0.1.5's count). Equal magnitudes at the threshold (common in float32 deltas of
-    large tensors) are resolved by the order of a descending sort, as mergekit does."""
+_BLOCK = 1 << 15  # columns per step of the TIES arithmetic: its temporaries stay in the CPU cache
+
+Rule = tuple[torch.Tensor | None, torch.Tensor | None]  # (lower bounds (T, 1) of kept |x|, or a mask)
+
+
+def _model_trim(chunks: Chunks, density: float, n: int, n_rows: int) -> Thresholds | None:
+    """Model-wide thresholds keeping exactly max(1, int(density * n)) entries per row (None: keep all);
+    equal magnitudes at a threshold are kept lowest position first."""
     if density >= 1.0:
-        return deltas.clone()
-    k = max(1, int(density * deltas.shape[1]))
-    kept = torch.zeros_like(deltas)
-    for row in range(deltas.shape[0]):
-        index = deltas[row].abs().argsort(descending=True)[:k]
-        kept[row, index] = deltas[row, index]
-    return kept
+        return None
+    return top_k_thresholds(chunks, max(1, int(density * n)), n_rows)
+
+
+def _model_rule(deltas: torch.Tensor, found: Thresholds, index: int, left: list[int]) -> Rule:
+    """The kept entries of chunk ``index`` under model-wide thresholds (``left`` advances)."""
+    probe = list(left)
+    bounds, partial = chunk_rule(deltas, found, index, probe)
+    if not partial:
+        left[:] = probe
+        return bounds, None
+    return None, keep_mask(deltas, found, index, left)
+
+
+def _tensor_rule(deltas: torch.Tensor, density: float) -> Rule:
+    """Each row's max(1, int(density * n)) largest magnitudes in one tensor, found in linear time; equal
+    magnitudes straddling the threshold are kept lowest position first (a stable descending sort's
+    order)."""
+    if density >= 1.0:
+        return None, None
+    found = chunk_thresholds(deltas, max(1, int(density * deltas.shape[1])))
+    if not any(found.straddling):
+        return chunk_rule(deltas, found, 0, list(found.take_equal))[0], None
+    return None, keep_mask(deltas, found, 0, list(found.take_equal))
+
+
+def _ties_combine(deltas: torch.Tensor, w: torch.Tensor, rule: Rule, normalize: bool) -> torch.Tensor:
+    """TIES on one tensor's deltas (T, n): keep the trimmed entries, weight, elect signs, disjoint mean.
+
+    In column blocks (every temporary stays in the cache) and with float arithmetic only (0/1 factors from
+    ``sign``; torch's boolean kernels are several times slower): the result equals the textbook steps
+    bit for bit, as entries are only multiplied by 1, 0 or an exact sign.
+    """
+    bounds, mask = rule
+    merged = torch.empty(deltas.shape[1], dtype=deltas.dtype)
+    for start in range(0, deltas.shape[1], _BLOCK):
+        block = slice(start, start + _BLOCK)
+        d = deltas[:, block]
+        weighted = d * w
+        if mask is not None:
+            weighted.mul_(mask[:, block])
+        elif bounds is not None:  # factor 1 where |d| >= bound, else 0 (the sign of a difference is exact)
+            weighted.mul_(torch.sign(d.abs().sub_(bounds)).add_(1.0).clamp_(max=1.0))
+        elected = torch.sign(weighted.sum(dim=0)).add_(1.0).clamp_(max=1.0).mul_(2.0).sub_(1.0)  # +1 or -1
+        agreeing = weighted.mul_(elected).relu_()  # |weighted| where its sign is the elected one, else 0
+        part = agreeing.sum(dim=0).mul_(elected)
+        if normalize:
+            divisor = agreeing.sign_().mul_(w).sum(dim=0)
+            part /= divisor.add_(torch.sign(divisor.abs()).neg_().add_(1.0))  # a zero divisor becomes 1
+        merged[block] = part
+    return merged
+
+
+def _ties_rule(
+    deltas: torch.Tensor,
+    density: float,
+    trim: str,
+    model_trim: Thresholds | None,
+    index: int,
+    left: list[int],
+) -> Rule:
+    """The kept entries of one tensor: per tensor, or by the model-wide thresholds (``left`` advances)."""
+    if trim == "tensor":
+        return _tensor_rule(deltas, density)
+    return (None, None) if model_trim is None else _model_rule(deltas, model_trim, index, left)
+
+
+def _check_ties(density: float, trim: str) -> None:
+    if not 0.0 < density <= 1.0:
+        raise ValueError(f"density must be in (0, 1], got {density}")
+    if trim not in TRIMS:
+        raise ValueError(f"trim must be one of {TRIMS}, got {trim!r}")
 
 
 def ties(
@@ -63,25 +150,62 @@ def ties(
     trimmed vector is multiplied by its task weight; the elected sign of an entry is the sign of the
     summed weighted values (an exact zero sum elects +); entries agreeing with it are summed and, with
     ``normalize``, divided by the sum of the agreeing tasks' weights (mergekit's ``normalize: true``).
-    ``trim="tensor"`` with these conventions equals mergekit's ``ties`` merge.
+    ``trim="tensor"`` with these conventions equals mergekit's ``ties`` merge. The trim threshold is found
+    in linear time (``selection``: no sort) and the merge runs tensor by tensor. Equal magnitudes that
+    straddle the threshold are kept lowest position first (a stable descending sort's order; mergekit and
+    map-merge before 0.1.0 took torch's unstable ``argsort`` order, which is unspecified).
     """
-    if not 0.0 < density <= 1.0:
-        raise ValueError(f"density must be in (0, 1], got {density}")
-    if trim not in TRIMS:
-        raise ValueError(f"trim must be one of {TRIMS}, got {trim!r}")
+    _check_ties(density, trim)
     w = _weights(tv, weights).to(tv.flat_vectors.dtype)[:, None]
+    out = torch.empty_like(tv.flat_base)
+    model_trim = None
     if trim == "model":
-        trimmed = _keep_top(tv.flat_vectors, density)
-    else:
-        trimmed = torch.cat([_keep_top(tv.flat_vectors[:, part], density) for part in tv.slices], dim=1)
-    weighted = trimmed.mul_(w)
-    elected = torch.where(weighted.sum(dim=0) >= 0, 1.0, -1.0)
-    agree = torch.sign(weighted) == elected
-    merged = (weighted * agree).sum(dim=0)
-    if normalize:
-        divisor = (w * agree).sum(dim=0)
-        merged /= torch.where(divisor == 0, 1.0, divisor)
-    return tv.flat_base + scale * merged
+        chunks = [tv.flat_vectors[:, part] for part in tv.slices]
+        model_trim = _model_trim(lambda: chunks, density, tv.flat_vectors.shape[1], tv.n_tasks)
+    left = [] if model_trim is None else list(model_trim.take_equal)
+    for index, part in enumerate(tv.slices):
+        deltas = tv.flat_vectors[:, part]
+        rule = _ties_rule(deltas, density, trim, model_trim, index, left)
+        torch.add(tv.flat_base[part], scale * _ties_combine(deltas, w, rule, normalize), out=out[part])
+    return out
+
+
+def _dare_generators(seed: int, n_tasks: int, n: int) -> list[torch.Generator]:
+    """One generator per task, task t's positioned at draw t * n: together they yield the numbers of one
+    ``torch.rand((n_tasks, n))`` row by row, tensor by tensor."""
+    generators = []
+    for task in range(n_tasks):
+        generator = torch.Generator().manual_seed(seed)
+        skip = task * n
+        while skip > 0:
+            step = min(skip, 1 << 24)
+            torch.rand(step, generator=generator)
+            skip -= step
+        generators.append(generator)
+    return generators
+
+
+def _dare_combine(
+    deltas: torch.Tensor, w: torch.Tensor, generators: list[torch.Generator], drop_rate: float, rescale: str
+) -> torch.Tensor:
+    """DARE on one tensor's deltas (T, n): drop, rescale, weighted sum (the generators advance)."""
+    draws = torch.stack([torch.rand(deltas.shape[1], generator=g) for g in generators])
+    dropped = deltas * (draws >= drop_rate)
+    if rescale == "inverse":
+        dropped /= 1.0 - drop_rate
+    elif rescale == "l1":
+        before = deltas.abs().sum(dim=1, keepdim=True)
+        after = dropped.abs().sum(dim=1, keepdim=True)
+        ok = (before >= 1e-7) & (after >= 1e-7)
+        dropped *= torch.where(ok, before / after.clamp_min(1e-7), 1.0)
+    return w @ dropped
+
+
+def _check_dare(drop_rate: float, rescale: str) -> None:
+    if not 0.0 <= drop_rate < 1.0:
+        raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate}")
+    if rescale not in RESCALES:
+        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
 
 
 def dare(
@@ -98,29 +222,21 @@ def dare(
     ``rescale``: ``"inverse"`` multiplies the kept deltas by 1/(1 - p) (the DARE paper; unbiased in
     expectation); ``"l1"`` rescales each tensor so its masked L1 norm equals the unmasked one
     (mergekit's ``dare_linear`` default, data-dependent); ``"none"`` keeps the plain drop (mergekit's
-    ``rescale: false``). Result: base + scale * sum_t w_t * rescaled_t.
+    ``rescale: false``). Result: base + scale * sum_t w_t * rescaled_t. The drop mask is
+    ``torch.rand((T, P), generator=seeded) >= drop_rate``, drawn tensor by tensor.
     """
-    if not 0.0 <= drop_rate < 1.0:
-        raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate}")
-    if rescale not in RESCALES:
-        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
+    _check_dare(drop_rate, rescale)
     w = _weights(tv, weights).to(tv.flat_vectors.dtype)
-    generator = torch.Generator().manual_seed(seed)
-    keep = torch.rand(tv.flat_vectors.shape, generator=generator) >= drop_rate
-    dropped = tv.flat_vectors * keep
-    if rescale == "inverse":
-        dropped /= 1.0 - drop_rate
-    elif rescale == "l1":
-        for part in tv.slices:
-            before = tv.flat_vectors[:, part].abs().sum(dim=1, keepdim=True)
-            after = dropped[:, part].abs().sum(dim=1, keepdim=True)
-            ok = (before >= 1e-7) & (after >= 1e-7)
-            dropped[:, part] *= torch.where(ok, before / after.clamp_min(1e-7), 1.0)
-    return tv.flat_base + scale * (w @ dropped)
+    generators = _dare_generators(seed, tv.n_tasks, tv.flat_vectors.shape[1])
+    out = torch.empty_like(tv.flat_base)
+    for part in tv.slices:
+        merged = _dare_combine(tv.flat_vectors[:, part], w, generators, drop_rate, rescale)
+        torch.add(tv.flat_base[part], scale * merged, out=out[part])
+    return out
 
 
 def _tensor_bytes(tensor: torch.Tensor) -> memoryview:
-    return memoryview(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+    return tensor.contiguous().reshape(-1).view(torch.uint8).numpy().data
 
 
 def stream_merge(
@@ -135,15 +251,158 @@ def stream_merge(
 
     Peak memory stays near one tensor per input model (safetensors inputs are read lazily). If ``out``
     is a folder (or has no ``.safetensors`` suffix) the weights go to ``out/model.safetensors`` with a
-    model card ``README.md`` and, for Hugging Face base folders, the base's config files.
+    model card ``README.md`` and, for Hugging Face base folders, the base's config files. A folder must
+    be new, empty or one this package wrote (marker ``.map-merge-run.json``). Non-finite weights in any
+    input are refused (ValueError naming the model and tensor) and nothing is written.
     """
+    c = check_coefficients(coefficients, len(finetuned))
+
+    def combine(source: _Deltas) -> Combine:
+        return lambda key, flat, deltas: merge_into(torch.empty_like(flat), flat, deltas, c)
+
+    card = f"theta(c) = base + sum_t c_t (theta_t - base) with c = {c.tolist()}"
+    return _stream_to(base, finetuned, out, combine, card, metadata)
+
+
+def stream_ties(
+    base: WeightsSource,
+    finetuned: Sequence[WeightsSource],
+    out: str | Path,
+    density: float = 0.2,
+    scale: float = 1.0,
+    *,
+    weights: Sequence[float] | None = None,
+    trim: str = "model",
+    normalize: bool = True,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """``ties`` streamed from weight files to a safetensors file or folder (as ``stream_merge``), tensor by
+    tensor: memory near one tensor per input model. Equals ``ties(task_vectors(base, finetuned), ...)``.
+    ``trim="tensor"`` (mergekit's) reads each input once; ``trim="model"`` reads them three times (two
+    passes find the model-wide thresholds in linear time, the third merges)."""
+    _check_ties(density, trim)
+    w = check_coefficients([1.0] * len(finetuned) if weights is None else weights, len(finetuned), "weights")
+
+    def combine(source: _Deltas) -> Combine:
+        model_trim = None
+        if trim == "model":
+            model_trim = _model_trim(source.chunks, density, source.size, len(finetuned))
+        left = [] if model_trim is None else list(model_trim.take_equal)
+        order = {key: index for index, key in enumerate(source.keys)}
+
+        def one(key: str, flat: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+            rule = _ties_rule(deltas, density, trim, model_trim, order[key], left)
+            return flat + scale * _ties_combine(deltas, w[:, None], rule, normalize)
+
+        return one
+
+    card = f"TIES: density {density}, scale {scale}, weights {w.tolist()}, trim {trim}, normalize {normalize}"
+    return _stream_to(base, finetuned, out, combine, card, metadata)
+
+
+def stream_dare(
+    base: WeightsSource,
+    finetuned: Sequence[WeightsSource],
+    out: str | Path,
+    drop_rate: float = 0.9,
+    scale: float = 1.0,
+    seed: int = 0,
+    *,
+    weights: Sequence[float] | None = None,
+    rescale: str = "inverse",
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """``dare`` streamed from weight files to a safetensors file or folder (as ``stream_merge``), tensor by
+    tensor; equals ``dare(task_vectors(base, finetuned), ...)`` when the base lists its tensors in the same
+    order (the random numbers are drawn in that order)."""
+    _check_dare(drop_rate, rescale)
+    w = check_coefficients([1.0] * len(finetuned) if weights is None else weights, len(finetuned), "weights")
+
+    def combine(source: _Deltas) -> Combine:
+        generators = _dare_generators(seed, len(finetuned), source.size)
+        return lambda key, flat, deltas: (
+            flat + scale * _dare_combine(deltas, w, generators, drop_rate, rescale)
+        )
+
+    card = f"DARE: drop rate {drop_rate}, scale {scale}, seed {seed}, weights {w.tolist()}, rescale {rescale}"
+    return _stream_to(base, finetuned, out, combine, card, metadata)
+
+
+Combine = Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class _Deltas:
+    """The mergeable tensors of open readers: each one's flat float32 base and task deltas (T, n)."""
+
+    def __init__(
+        self, readers: list[TensorReader], metas: dict[str, tuple[torch.dtype, tuple[int, ...]]]
+    ) -> None:
+        self.readers = readers
+        self.keys = [key for key, (dtype, _) in metas.items() if is_mergeable(dtype)]
+        self.size = sum(int(torch.Size(metas[key][1]).numel()) for key in self.keys)
+
+    def get(self, key: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(flat base (n,), deltas (T, n)) of one tensor, in float32."""
+        flat = self.readers[0].get(key).reshape(-1).to(torch.float32)
+        deltas = torch.stack([reader.get(key).reshape(-1).to(torch.float32) for reader in self.readers[1:]])
+        return flat, deltas.sub_(flat)
+
+    def chunks(self) -> Iterator[torch.Tensor]:
+        """Every mergeable tensor's deltas (T, n), in order (a pass over the inputs)."""
+        for key in self.keys:
+            yield self.get(key)[1]
+
+
+def _stream_to(
+    base: WeightsSource,
+    finetuned: Sequence[WeightsSource],
+    out: str | Path,
+    combine: Callable[[_Deltas], Combine],
+    card: str,
+    metadata: dict[str, str] | None,
+) -> Path:
+    """Write a merge to ``out`` (a .safetensors file, or a folder with a model card): nothing is left
+    behind (not even a folder made for it) when the inputs are refused."""
     out = Path(out)
     folder_output = out.suffix != ".safetensors"
     target = out / "model.safetensors" if folder_output else out
+    if folder_output:
+        _check_own_folder(out)
+    made = first_missing(target.parent)
+    try:
+        _stream(base, finetuned, target, combine, metadata, folder_output)
+        if folder_output:
+            _write_folder_extras(base, target.parent, card, metadata or {})
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    return target
+
+
+def _check_own_folder(out: Path) -> None:
+    """A merge folder must be absent, empty or hold this package's marker of a merge or a pick."""
+    check_path(out)
+    if out.is_dir() and any(out.iterdir()):
+        marker = read_marker(out)
+        if marker is None or marker.get("kind") not in ("merge", "pick"):
+            raise ValueError(
+                f"{out} is not empty and holds no map-merge merge (no {MARKER}); choose a new or empty folder"
+            )
+
+
+def _stream(
+    base: WeightsSource,
+    finetuned: Sequence[WeightsSource],
+    target: Path,
+    combine: Callable[[_Deltas], Combine],
+    metadata: dict[str, str] | None,
+    folder_output: bool,
+) -> None:
+    """Inputs checked, then the merge written tensor by tensor to a temp file renamed into ``target``."""
     readers = [TensorReader(base)]
     try:
         readers += [TensorReader(m) for m in finetuned]
-        c = check_coefficients(coefficients, len(finetuned))
         base_meta = readers[0].metas()
         for index, reader in enumerate(readers[1:]):
             check_like_base(base_meta, reader.metas(), f"fine-tuned model {index}")
@@ -159,23 +418,44 @@ def stream_merge(
             offset += size
         header_bytes = json.dumps(header, separators=(",", ":")).encode()
         header_bytes += b" " * (-len(header_bytes) % 8)
+        source = _Deltas(readers, base_meta)
+        merge_one = combine(source)
         _make_parent(target)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        if folder_output:
+            if read_marker(target.parent) is None:
+                write_marker(target.parent, "merge")
+            remove_stale_temps(target.parent)
+        tmp = temp_path(target)
         try:
             with tmp.open("wb") as file:
                 file.write(struct.pack("<Q", len(header_bytes)))
                 file.write(header_bytes)
-                for key in base_meta:
-                    file.write(_tensor_bytes(_merge_tensor(readers, key, c)))
+                for key, (dtype, shape) in base_meta.items():
+                    if not is_mergeable(dtype):
+                        file.write(_tensor_bytes(readers[0].get(key)))
+                        continue
+                    flat, deltas = source.get(key)
+                    merged = merge_one(key, flat, deltas)
+                    if not math.isfinite(float(merged.mul(0.0).sum())):  # NaN/inf inputs reach the result
+                        _check_finite(readers, key, flat, deltas)
+                        raise ValueError(f"the merged tensor {key!r} overflows (coefficients too large)")
+                    file.write(_tensor_bytes(merged.view(shape).to(dtype)))
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
     finally:
         for reader in readers:
             reader.close()
-    if folder_output:
-        _write_folder_extras(base, out, c.tolist(), metadata or {})
-    return target
+
+
+def _check_finite(readers: list[TensorReader], key: str, flat: torch.Tensor, deltas: torch.Tensor) -> None:
+    """ValueError naming the first input whose tensor ``key`` holds NaN or infinity (if any does)."""
+    if bool(torch.isfinite(flat).all()) and bool(torch.isfinite(deltas).all()):
+        return
+    names = ["the base model"] + [f"fine-tuned model {i}" for i in range(len(readers) - 1)]
+    for name, reader in zip(names, readers, strict=True):
+        if not bool(torch.isfinite(reader.get(key)).all()):
+            raise ValueError(f"{name}: tensor {key!r} holds NaN or infinite weights")
 
 
 def _make_parent(target: Path) -> None:
@@ -186,24 +466,14 @@ def _make_parent(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _merge_tensor(readers: list[TensorReader], key: str, c: torch.Tensor) -> torch.Tensor:
-    """base + sum_t c_t (theta_t - base) for one tensor, in float32 through the shared primitive."""
-    base = readers[0].get(key)
-    if not is_mergeable(base.dtype):
-        return base
-    flat = base.reshape(-1).to(torch.float32)
-    deltas = torch.stack([reader.get(key).reshape(-1).to(torch.float32) for reader in readers[1:]])
-    deltas -= flat
-    return merge_into(torch.empty_like(flat), flat, deltas, c).view(base.shape).to(base.dtype)
-
-
-def _write_folder_extras(
-    base: WeightsSource, out: Path, coefficients: list[float], metadata: dict[str, str]
-) -> None:
+def _write_folder_extras(base: WeightsSource, out: Path, card: str, metadata: dict[str, str]) -> None:
+    """The base's config files and a model card ``README.md`` (each written atomically)."""
     if isinstance(base, (str, Path)) and Path(base).is_dir():
         for name in ("config.json", "generation_config.json"):
             if (Path(base) / name).is_file():
-                shutil.copyfile(Path(base) / name, out / name)
+                tmp = temp_path(out / name)
+                shutil.copyfile(Path(base) / name, tmp)
+                os.replace(tmp, out / name)
     lines = [
         "---",
         "library_name: transformers" if (out / "config.json").is_file() else "library_name: pytorch",
@@ -212,14 +482,13 @@ def _write_folder_extras(
         "",
         "# Merged model",
         "",
-        "Made with [map-merge](https://pypi.org/project/map-merge/) as theta(c) = base + sum_t c_t (theta_t - base).",
+        f"Made with [map-merge](https://pypi.org/project/map-merge/): {card}.",
         "",
         f"- base: `{base if isinstance(base, (str, Path)) else 'in-memory state dict'}`",
-        f"- coefficients c: {coefficients}",
         *(f"- {k}: {v}" for k, v in metadata.items()),
         "",
     ]
-    card = out / "README.md"
-    tmp = out / ".README.md.tmp"
+    readme = out / "README.md"
+    tmp = temp_path(readme)
     tmp.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(tmp, card)
+    os.replace(tmp, readme)

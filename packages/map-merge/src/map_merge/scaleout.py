@@ -4,10 +4,11 @@ each load the base and the task vectors once."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
-from map_merge.config import FrontConfig
+from map_merge.config import FrontConfig, build_objective
 
 
 class _Worker:
@@ -16,10 +17,8 @@ class _Worker:
     def __init__(self, config: dict) -> None:
         import torch
 
-        from map_merge.cli import _objective
-
         torch.set_num_threads(1)
-        self.objective = _objective(FrontConfig(**config))
+        self.objective = build_objective(FrontConfig(**config))
 
     def evaluate(self, points: np.ndarray) -> np.ndarray:
         """Metrics (N, T) of the merges at points (N, T)."""
@@ -40,7 +39,7 @@ class RayObjective:
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor = ray.remote(num_cpus=1)(_Worker)
+        actor: Any = ray.remote(num_cpus=1)(_Worker)
         self._ray = ray
         self.workers = [actor.remote(dataclasses.asdict(config)) for _ in range(n)]
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from map_merge.checkpoints import CheckpointError, StateDict, WeightsSource, load_state_dict
 
 Meta = Mapping[str, tuple[torch.dtype, tuple[int, ...]]]
+Coefficients = Sequence[float] | torch.Tensor | np.ndarray
 
 
 def is_mergeable(dtype: torch.dtype) -> bool:
@@ -43,9 +45,14 @@ def check_like_base(base: Meta, other: Meta, name: str) -> None:
         raise CheckpointError(f"{name}: key {extra!r} is not in the base model")
 
 
-def check_coefficients(
-    values: Sequence[float] | torch.Tensor, n_tasks: int, what: str = "coefficients"
-) -> torch.Tensor:
+def check_finite(state: Mapping[str, torch.Tensor], keys: Sequence[str], name: str) -> None:
+    """Raise CheckpointError naming the first tensor of ``keys`` that holds NaN or infinity."""
+    for key in keys:
+        if not bool(torch.isfinite(state[key]).all()):
+            raise CheckpointError(f"{name}: tensor {key!r} holds NaN or infinite weights")
+
+
+def check_coefficients(values: Coefficients, n_tasks: int, what: str = "coefficients") -> torch.Tensor:
     """Coefficients (or weights) as a float32 tensor of shape (T,); ValueError unless all are finite."""
     try:
         c = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
@@ -96,7 +103,7 @@ class TaskVectors:
         """L2 norm of each task vector, (T,)."""
         return self.flat_vectors.norm(dim=1)
 
-    def merged_flat(self, coefficients: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    def merged_flat(self, coefficients: Coefficients) -> torch.Tensor:
         """theta(c) = base + sum_t c_t v_t over the mergeable entries, flattened (a new tensor)."""
         c = check_coefficients(coefficients, self.n_tasks).to(self.flat_vectors.dtype)
         out = torch.empty_like(self.flat_base)
@@ -104,7 +111,7 @@ class TaskVectors:
             merge_into(out[part], self.flat_base[part], self.flat_vectors[:, part], c)
         return out
 
-    def merged_state_dict(self, coefficients: Sequence[float] | torch.Tensor) -> StateDict:
+    def merged_state_dict(self, coefficients: Coefficients) -> StateDict:
         """The full merged state dict for coefficient vector c (non-float entries from the base)."""
         flat = self.merged_flat(coefficients)
         merged = dict(self.base)
@@ -113,9 +120,7 @@ class TaskVectors:
             merged[key] = flat[part].view(tensor.shape).to(tensor.dtype)
         return merged
 
-    def load_into(
-        self, module: torch.nn.Module, coefficients: Sequence[float] | torch.Tensor
-    ) -> torch.nn.Module:
+    def load_into(self, module: torch.nn.Module, coefficients: Coefficients) -> torch.nn.Module:
         """Rewrite theta(c) into a module's parameters in place, tensor by tensor from the base and the
         task vectors (no full-size allocation: each parameter is written once), and return the module."""
         c = check_coefficients(coefficients, self.n_tasks).to(self.flat_vectors.dtype)
@@ -145,7 +150,7 @@ class TaskVectors:
 
 def task_vectors(
     base: WeightsSource,
-    finetuned: Sequence[WeightsSource] | dict[str, WeightsSource],
+    finetuned: Sequence[WeightsSource] | Mapping[str, WeightsSource],
     *,
     dtype: torch.dtype = torch.float32,
 ) -> TaskVectors:
@@ -154,7 +159,9 @@ def task_vectors(
     Every fine-tuned model must have exactly the base's keys, shapes and dtypes (``check_like_base``).
     """
     named = (
-        dict(finetuned) if isinstance(finetuned, dict) else {f"task_{i}": m for i, m in enumerate(finetuned)}
+        dict(finetuned)
+        if isinstance(finetuned, Mapping)
+        else {f"task_{i}": m for i, m in enumerate(finetuned)}
     )
     if not named:
         raise ValueError("at least one fine-tuned model is needed")
@@ -163,11 +170,13 @@ def task_vectors(
     keys = [k for k, v in base_state.items() if is_mergeable(v.dtype)]
     if not keys:
         raise CheckpointError("the base model has no floating-point tensors to merge")
+    check_finite(base_state, keys, "the base model")
     flat_base = torch.cat([base_state[k].reshape(-1).to(dtype) for k in keys])
     vectors = torch.empty((len(named), flat_base.numel()), dtype=dtype)
     for row, (name, source) in enumerate(named.items()):
         state = load_state_dict(source)
         check_like_base(base_meta, state_meta(state), name)
+        check_finite(state, keys, name)
         torch.cat([state[k].reshape(-1).to(dtype) for k in keys], out=vectors[row])
         vectors[row].sub_(flat_base)
         del state
