@@ -2,7 +2,7 @@
 
 python benchmarks/sparse-drl-resume.py            # both
 python benchmarks/sparse-drl-resume.py checkpoint # cost of one checkpoint vs the env steps between two
-python benchmarks/sparse-drl-resume.py threads    # SAC, 1500 Pendulum steps, in a fresh process per count
+python benchmarks/sparse-drl-resume.py threads    # SAC, 800 Pendulum steps (critic 128x1), a fresh process per count
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def checkpoint_cost() -> None:
     from sparse_drl.runner import set_threads
 
     set_threads(1)
-    for name, env_id, steps in (("sac", "Pendulum-v1", 200), ("dqn", "CartPole-v1", 2000)):
+    for name, env_id, steps in (("sac", "Pendulum-v1", 20), ("dqn", "CartPole-v1", 1000)):
         agent = make_agent(name, env_id=env_id)
         cfg = agent.config
         agent.train(until=cfg.learning_starts)
@@ -49,12 +49,12 @@ def checkpoint_cost() -> None:
 
 
 def one_run(threads: int) -> None:
-    """SAC on Pendulum-v1 for 1500 steps (500 random) at ``threads`` torch threads; CPU and wall seconds."""
+    """SAC on Pendulum-v1 for 800 steps (300 random; critic 128×1) at ``threads`` torch threads; CPU and wall seconds."""
     from sparse_drl.runner import run_training
 
     start = time.perf_counter()
-    options = {"env_id": "Pendulum-v1", "total_steps": 1500, "learning_starts": 500, "eval_every": 1500,
-               "eval_episodes": 1, "log_every": 1500, "threads": threads}  # fmt: skip
+    options = {"env_id": "Pendulum-v1", "total_steps": 800, "learning_starts": 300, "eval_every": 800,
+               "eval_episodes": 1, "log_every": 800, "critic_width": 128, "critic_depth": 1, "threads": threads}  # fmt: skip
     summary = run_training("sac", options, Path(tempfile.mkdtemp()) / "run", show_progress=False)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"threads={threads}: {usage.ru_utime + usage.ru_stime:.1f} CPU-s, {time.perf_counter() - start:.1f} s wall, "

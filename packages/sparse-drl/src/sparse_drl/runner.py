@@ -189,7 +189,7 @@ def execute_run(
 
     ``metrics.jsonl`` gets one JSON object per evaluation/diagnostics point. A checkpoint (networks,
     optimizers, replay buffer, RNG states) is written atomically every ``checkpoint_every`` steps (default:
-    each eval point) and at the end; a resumed run continues from it (the episode in progress restarts).
+    each eval point) and at the end; a resumed run continues from it exactly (env state included).
     ``guard`` is called before every write (a sweep worker uses it to stop when its parent is gone).
     """
     if plan.mode == "done":
