@@ -75,7 +75,7 @@ def test_rllib_run_folder_is_a_builtin_run_and_resumes(ray_session: Any, tmp_pat
     run = tmp_path / "rllib"
     first = train_rllib(config, run, stop_after=1, progress=False)
     assert len(first.history) == 1 and (run / RLLIB_CHECKPOINT / "rice_n_state.json").is_file()
-    with pytest.raises(ValueError, match="already holds"):
+    with pytest.raises(ValueError, match="holds a train; pass --resume"):
         train_rllib(config, run, progress=False)
     (run / ".checkpoint.rllib-tmp").mkdir()  # a stale temp folder of a killed save
     with (run / "metrics.jsonl").open("a") as f:
