@@ -40,6 +40,13 @@ def test_map_merge_extras_bring_its_demo_extra() -> None:
         assert any(r.startswith("map-merge[demo]") and f'extra=="{extra}"' in r for r in lines), extra
 
 
+def test_vcr_wiki_extras_bring_what_its_demo_uses() -> None:
+    """vcr-wiki's demo builds Chinese (jieba) and scores OCR (pytesseract): both extras come along."""
+    lines = [r.replace(" ", "").replace("'", '"') for r in importlib.metadata.requires("umbrella") or []]
+    for extra in ("all", "vcr-wiki"):
+        assert any(r.startswith("vcr-wiki[ocr,zh]") and f'extra=="{extra}"' in r for r in lines), extra
+
+
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.dist)
 def test_missing_component_names_its_install_line(component) -> None:
     assert component.installed_version() is None
