@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import math
@@ -243,7 +244,7 @@ def _run_ray(agent: str, runs: list[SweepRun], out: Path, address: str | None) -
     try:
         run_config_cls: Any = getattr(tune, "RunConfig", None)
         if run_config_cls is None:  # Ray < 2.41
-            from ray.train import RunConfig as run_config_cls
+            run_config_cls = importlib.import_module("ray.train").RunConfig
         trainable = tune.with_resources(
             tune.with_parameters(_tune_trial, agent=agent, runs={r.name: r for r in runs}, out=str(out)),
             {"cpu": 1},
