@@ -44,7 +44,9 @@ def test_sweep_folder_refused_resumed_overwritten(tmp_path: Path, capsys) -> Non
     (tmp_path / "other" / "x.txt").write_text("x")
     assert main([*GRID, "--out", str(tmp_path / "other"), "--overwrite"]) == 2
     assert main([*GRID, "--out", str(tmp_path / "w"), "--workers", "0"]) == 2
-    assert main([*GRID, "--out", str(tmp_path / "w"), "--address", "1.2.3.4:6379"]) == 2
+    assert (
+        main([*GRID, "--out", str(tmp_path / "w"), "--address", "127.0.0.1:6379"]) == 2
+    )  # with --engine local: refused, never contacted
     assert not (tmp_path / "w").exists()
 
 
