@@ -3,10 +3,11 @@
 It performs the same floating-point operations as :func:`rice_n.dynamics.activity_step` and
 ``BatchRiceEnv.observation_parts`` in the same order, so its results are equal to the last bit (the
 test ``test_rice_kernel.py`` holds it to the reference). What makes it faster on small batches is fewer
-numpy calls: the action-independent quantities (population, productivity, carbon intensity, mitigation
-cost, welfare discount) are tabulated once per env, the per-region outputs of a step live in one
-``(rows, B, N)`` array (written with ``out=``), and the observation is built from that array in a few
-block operations.
+numpy calls and less Python per call: the action-independent quantities (population, productivity,
+carbon intensity, mitigation cost, welfare discount) are tabulated once per env, the per-region outputs
+of a step live in one ``(rows, B, N)`` array (written with positional ``out`` arguments), the state's
+per-region fields are views of it made only when read (:class:`RowState`), and the observation is built
+from that array in a few block operations.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from rice_n.dynamics import Constants, Controls, Mode, RiceState, exogenous, exogenous_forcing, land_emissions
+from rice_n.dynamics import (
+    Constants,
+    Controls,
+    Mode,
+    RiceState,
+    exogenous,
+    exogenous_forcing,
+    initial_state,
+    land_emissions,
+)
 
 #: Per-region rows of the state array: the public observation features in their order, the private
 #: features in theirs, then the rest.
@@ -50,20 +60,54 @@ PUBLIC_DIV = np.array([1e4, 1.0, 1e4, 1e3, 1e3, 1e3, 1.0, 1.0, 1.0, 1e3])[:, Non
 PRIVATE_DIV_LAST = np.array([100.0, 1.0, 1.0, 1.0, 1.0, 1e3, 1.0, 1.0, 1.0])
 N_PUB, N_PRIV = len(PUBLIC), len(PRIVATE)
 SIGMA = ROW["sigma"] - N_PUB
-R_K, R_Q, R_INV, R_CONS, R_SAV, R_MIT, R_XL, R_D = (
+R_K, R_A, R_SIGMA, R_Q, R_INV, R_CONS, R_SAV, R_MIT, R_XL, R_D = (
     ROW[k]
-    for k in ("K", "gross_output", "investment", "consumption", "savings", "mitigation", "export_limit", "D")
+    for k in (
+        "K",
+        "A",
+        "sigma",
+        "gross_output",
+        "investment",
+        "consumption",
+        "savings",
+        "mitigation",
+        "export_limit",
+        "D",
+    )
 )
 R_DAMAGES, R_ABATE, R_PROD, R_UTIL, R_SW, R_REWARD = (
     ROW[k] for k in ("damages", "abatement_cost", "production", "utility", "social_welfare", "reward")
 )
 TABULATED = tuple(ROW[k] for k in ("L", "A", "sigma", "capital_depreciation", "mitigation_cost"))
 R_CDOM, R_EXPORTS, R_IMPORTS, R_EMIS = (ROW[k] for k in OTHER)
+#: Fields of a :class:`RowState` kept in its ``_glob`` (2, B) array.
+GLOB = {"F_EX": 0, "E_land": 1}
 
 
-def _new_state(values: dict[str, Any]) -> RiceState:
-    """A RiceState from a complete dict of its fields, without the frozen dataclass's per-field setattr."""
-    state = object.__new__(RiceState)
+class RowState(RiceState):
+    """A :class:`RiceState` whose per-region fields are views of one ``(rows, B, N)`` array (``_rows``)
+    and ``F_EX``, ``E_land`` rows of a ``(2, B)`` array (``_glob``), each view made when first read.
+
+    It behaves as a RiceState (same fields and values, ``replace``, ``dataclasses.fields``); making 30
+    views per step would cost more than the arithmetic of a small batch.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        i = ROW.get(name)
+        if i is not None and "_rows" in d:
+            view = d[name] = d["_rows"][i]
+            return view
+        j = GLOB.get(name)
+        if j is not None and "_glob" in d:
+            view = d[name] = d["_glob"][j]
+            return view
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _row_state(values: dict[str, Any]) -> RowState:
+    """A RowState from ``t``, ``T``, ``M``, ``tariffs``, ``_rows`` and ``_glob``, without per-field setattr."""
+    state = object.__new__(RowState)
     state.__dict__.update(values)
     return state
 
@@ -86,12 +130,16 @@ class NumpyKernel:
         self.n = n
         self._ones = np.ones(n, dtype=np.float64)
         self._eye = np.eye(n)
+        self._eye_as: dict[np.dtype, np.ndarray] = {}
         self._rows: np.ndarray | None = None
-        # temporaries reused by every step (never part of a state): x, w, cs, y; w and cs adjacent
-        tmp = np.empty((4, batch, n))
-        self._tmp = (tmp[0], tmp[1], tmp[2], tmp[3])
+        self._glob: np.ndarray | None = None
+        # temporaries reused by every step (never part of a state): x, w, cs, y, z; w and cs adjacent
+        tmp = np.empty((5, batch, n))
+        self._tmp = (tmp[0], tmp[1], tmp[2], tmp[3], tmp[4])
         self._wcs, self._wcs_l = tmp[1:3], np.empty((2, batch, n))
         self._b, self._pw = np.empty((batch, n, n)), np.empty((batch, n, n))
+        self._omega = np.empty((2, batch, 1))
+        self._masks = np.empty((2, batch, n), dtype=bool)
         p0 = consts.params
         # scalars as 0-d float64 arrays (the same values; numpy takes them faster than Python floats)
         scalars = {
@@ -110,6 +158,8 @@ class NumpyKernel:
         }
         self._k = {key: np.array(value, dtype=np.float64) for key, value in scalars.items()}
         self._damage = consts.damage_uniform or (consts.a_1, consts.a_2, consts.a_3)
+        if consts.damage_uniform is not None:
+            self._a12 = (np.array(consts.damage_uniform[0]), np.array(consts.damage_uniform[1]))
         self.state: RiceState | None = None
         p = consts.params
         # row templates per activity step t (index t-1): the tabulated rows of the state after step t
@@ -130,15 +180,24 @@ class NumpyKernel:
             self._ex.append(ex)
             self._template.append(tmpl)
             L, A, sigma = ex["L"], ex["A"], ex["sigma"]
+        self._initial: RowState | None = None
 
-    def reset(self, initial: RiceState) -> RiceState:
-        """The reset state ``initial`` copied into the kernel's row layout (same values)."""
-        rows = np.empty((len(ROWS), self.batch, self.n))
-        for name, i in ROW.items():
-            rows[i] = getattr(initial, name)
-        values = dict(initial.__dict__)
-        values.update(zip(ROWS, rows, strict=True))
-        self._rows, self.state = rows, _new_state(values)
+    def reset(self) -> RiceState:
+        """A fresh reset state in the kernel's row layout (:func:`rice_n.dynamics.initial_state`'s values,
+        made once and copied after)."""
+        if self._initial is None:
+            initial = initial_state(self.c, self.batch)
+            rows = np.empty((len(ROWS), self.batch, self.n))
+            for name, i in ROW.items():
+                rows[i] = getattr(initial, name)
+            glob = np.stack([initial.F_EX, initial.E_land])
+            values = {"t": 0, "T": initial.T, "M": initial.M, "tariffs": initial.tariffs}
+            self._initial = _row_state({**values, "_rows": rows, "_glob": glob})
+        d = self._initial.__dict__
+        rows, glob = d["_rows"].copy(), d["_glob"].copy()
+        values = {"t": 0, "T": d["T"].copy(), "M": d["M"].copy(), "tariffs": d["tariffs"].copy()}
+        self._rows, self._glob = rows, glob
+        self.state = _row_state({**values, "_rows": rows, "_glob": glob})
         return self.state
 
     def can_step(self, state: RiceState) -> bool:
@@ -148,125 +207,155 @@ class NumpyKernel:
     def step(self, s: RiceState, ctl: Controls) -> RiceState:
         """One activity step from the kernel's state ``s`` (see :func:`rice_n.dynamics.activity_step`)."""
         c, mode, k = self.c, self.mode, self._k
-        mul, add, sub, div = np.multiply, np.add, np.subtract, np.divide
+        mul, add, sub, div, matmul = np.multiply, np.add, np.subtract, np.divide, np.matmul
+        one, zero = k["one"], k["zero"]
         t = s.t + 1
         ex = self._ex[t - 1]
-        rows = np.empty((len(ROWS), self.batch, self.n))
+        prev = self._rows
+        assert prev is not None
+        s_K, s_A, s_D = prev[R_K], prev[R_A], prev[R_D]
         tmpl = self._template[t - 1]
         if self.batch == 1:  # one small copy; for large batches only the tabulated rows
-            np.copyto(rows, tmpl)
+            rows = tmpl.copy()
         else:
+            rows = np.empty((len(ROWS), self.batch, self.n))
             for i in TABULATED:
                 np.copyto(rows[i], tmpl[i])
-        r = [rows[i] for i in range(len(ROWS))]
-        x, w, cs, y = self._tmp  # temporaries of this step (w, cs adjacent: one sqrt for both)
+        x, w, cs, y, z = self._tmp  # temporaries of this step (w, cs adjacent: one sqrt for both)
+        mit, sav = ctl.mitigation, ctl.savings
         # production (dynamics._production)
         t_at = s.T[..., 0:1]
-        a_1, a_2, a_3 = self._damage
-        if mode.damage_form == "inverse":
-            omega = 1.0 / (1.0 + a_1 * t_at + a_2 * t_at**a_3)
+        if c.damage_uniform is not None:  # per episode (B, 1): the reference's operations, into scratch
+            a_1, a_2 = self._a12
+            pw_, omega = self._omega
+            p3 = t_at ** c.damage_uniform[2]
+            mul(a_2, p3, pw_)
+            mul(a_1, t_at, omega)
+            if mode.damage_form == "inverse":
+                add(one, omega, omega)
+                add(omega, pw_, omega)
+                div(one, omega, omega)
+            else:
+                sub(one, omega, omega)
+                sub(omega, pw_, omega)
         else:
-            omega = 1.0 - a_1 * t_at - a_2 * t_at**a_3
-        abatement = mul(ex["mitigation_cost"], ctl.mitigation**c.theta_2, out=r[R_ABATE])
-        np.log(s.K, out=x)
-        mul(c.gamma, x, out=x)
-        add(x, ex["labor_term"], out=x)
-        np.exp(x, out=x)
-        production = mul(s.A, x, out=r[R_PROD])
-        sub(k["one"], abatement, out=x)
-        mul(omega, x, out=x)
-        q = mul(x, production, out=r[R_Q])
-        inv = mul(ctl.savings, q, out=r[R_INV])
+            a_1, a_2, a_3 = self._damage
+            if mode.damage_form == "inverse":
+                omega = 1.0 / (1.0 + a_1 * t_at + a_2 * t_at**a_3)
+            else:
+                omega = 1.0 - a_1 * t_at - a_2 * t_at**a_3
+        abatement = rows[R_ABATE]
+        if np.ndim(c.theta_2):
+            np.power(mit, c.theta_2, abatement)
+        else:
+            np.copyto(abatement, mit**c.theta_2)
+        mul(ex["mitigation_cost"], abatement, abatement)
+        np.log(s_K, x)
+        mul(c.gamma, x, x)
+        add(x, ex["labor_term"], x)
+        np.exp(x, x)
+        production = mul(s_A, x, rows[R_PROD])
+        sub(one, abatement, x)
+        mul(omega, x, x)
+        q = mul(x, production, rows[R_Q])
+        inv = mul(sav, q, rows[R_INV])
         if c.damage_uniform is not None:
-            add(omega, c.zeros_row, out=r[R_DAMAGES])
+            add(omega, c.zeros_row, rows[R_DAMAGES])
         else:
-            np.copyto(r[R_DAMAGES], omega)
+            np.copyto(rows[R_DAMAGES], omega)
         # trade (dynamics._scales and _trade)
-        b = mul(ctl.import_bids, c.offdiag, out=self._b)
-        bid_sum = np.matmul(b, self._ones)
+        b = mul(ctl.import_bids, c.offdiag, self._b)
+        bid_sum = matmul(b, self._ones)
         # where(bid_sum > 1, 1 / max(bid_sum, 1), 1) in two calls: fmax maps NaN and sums <= 1 to 1
-        row = div(k["one"], np.fmax(bid_sum, k["one"], out=bid_sum), out=bid_sum)
-        debt = mul(k["debt_interest"], s.D)
-        ratio = mul(k["debt_ratio_scale"], debt, out=y)
-        div(ratio, c.K_0, out=ratio)
+        row = div(one, np.fmax(bid_sum, one, out=bid_sum), bid_sum)
+        debt = mul(k["debt_interest"], s_D, z)
+        ratio = mul(k["debt_ratio_scale"], debt, y)
+        div(ratio, c.K_0, ratio)
         # clip to [-1, 0]; only 1 + ratio is used, so clip's +0.0 for -0.0 makes no difference
         np.maximum(ratio, k["minus_one"], out=ratio)
-        np.minimum(ratio, k["zero"], out=ratio)
-        mul(q, row, out=w)
-        add(k["one"], ratio, out=ratio)
-        mul(w, ratio, out=w)
-        col_sum = np.matmul(w[..., None, :], b)[..., 0, :]
-        cap = np.minimum(mul(ctl.export_limit, q, out=x), sub(q, inv, out=y), out=x)
-        safe = np.where(col_sum > k["zero"], col_sum, k["one"])
-        np.copyto(cs, np.where(col_sum > cap, div(cap, safe, out=safe), k["one"]))
-        exports = mul(col_sum, cs, out=r[R_EXPORTS])
-        imports = mul(w, np.matmul(b, cs[..., None])[..., 0], out=r[R_IMPORTS])
+        np.minimum(ratio, zero, out=ratio)
+        mul(q, row, w)
+        add(one, ratio, ratio)
+        mul(w, ratio, w)
+        col_sum = matmul(w[..., None, :], b)[..., 0, :]
+        cap = np.minimum(mul(ctl.export_limit, q, x), sub(q, inv, y), out=x)
+        # cs = where(col_sum > cap, cap / where(col_sum > 0, col_sum, 1), 1), without the temporaries:
+        # cap / safe is cap where col_sum <= 0 (x / 1.0 == x), cap / col_sum elsewhere
+        above, positive = self._masks
+        np.greater(col_sum, cap, above)
+        np.greater(col_sum, zero, positive)
+        div(cap, col_sum, cap, where=positive)  # x: cap / safe
+        np.copyto(cs, one)
+        np.copyto(cs, x, where=above)
+        exports = mul(col_sum, cs, rows[R_EXPORTS])
+        imports = mul(w, matmul(b, cs[..., None])[..., 0], rows[R_IMPORTS])
         tau = s.tariffs if mode.tariff_lag else ctl.tariffs
         lam = c.params.sub_rate
         if lam == 0.5:
-            pw = sub(k["one"], tau, out=self._pw)
-            mul(pw, b, out=pw)
-            np.sqrt(pw, out=pw)
-            wcs_l = np.sqrt(self._wcs, out=self._wcs_l)
+            pw = sub(one, tau, self._pw)
+            mul(pw, b, pw)
+            np.sqrt(pw, pw)
+            wcs_l = np.sqrt(self._wcs, self._wcs_l)
             w_l, cs_l = wcs_l[0], wcs_l[1]
         else:
             pw, w_l, cs_l = (b * (1.0 - tau)) ** lam, w**lam, cs**lam
         if c.for_pref_scalar is not None:
-            foreign = mul(k["for_pref"], w_l, out=w_l)
-            mul(foreign, np.matmul(pw, cs_l[..., None])[..., 0], out=foreign)
+            foreign = mul(k["for_pref"], w_l, w_l)
+            mul(foreign, matmul(pw, cs_l[..., None])[..., 0], foreign)
         else:
-            foreign = mul(w_l, np.matmul(pw * c.for_pref, cs_l[..., None])[..., 0], out=w_l)
+            foreign = mul(w_l, matmul(pw * c.for_pref, cs_l[..., None])[..., 0], w_l)
         # consumption, utility, welfare, balance (dynamics.activity_step)
-        sub(q, inv, out=x)
-        sub(x, exports, out=x)
-        c_dom = np.maximum(x, k["zero"], out=r[R_CDOM])
-        c_dom_l = np.sqrt(c_dom, out=y) if lam == 0.5 else c_dom**lam
-        agg = mul(k["dom_pref"], c_dom_l, out=c_dom_l)
-        add(agg, foreign, out=agg)
-        out = r[R_CONS]
-        consumption = mul(agg, agg, out=out) if lam == 0.5 else np.power(agg, 1.0 / lam, out=out)
+        sub(q, inv, x)
+        sub(x, exports, x)
+        c_dom = np.maximum(x, zero, out=rows[R_CDOM])
+        c_dom_l = np.sqrt(c_dom, y) if lam == 0.5 else c_dom**lam
+        agg = mul(k["dom_pref"], c_dom_l, c_dom_l)
+        add(agg, foreign, agg)
+        out = rows[R_CONS]
+        consumption = mul(agg, agg, out) if lam == 0.5 else np.power(agg, 1.0 / lam, out)
         pop = ex["pop"]
-        div(consumption, pop, out=x)
+        div(consumption, pop, x)
         if mode.utility_with_offset:
-            add(x, k["utility_offset"], out=x)
+            add(x, k["utility_offset"], x)
         else:
             np.maximum(x, k["tiny"], out=x)
-        np.log(x, out=x)
-        mul(c.one_minus_alpha, x, out=x)
-        np.exp(x, out=x)
-        sub(x, k["one"], out=x)
-        mul(pop, x, out=x)
-        utility = div(x, c.one_minus_alpha, out=r[R_UTIL])
-        div(utility, ex["welfare_discount"], out=r[R_SW])
-        np.copyto(r[R_REWARD], utility)
-        sub(exports, imports, out=x)
-        mul(k["delta"], x, out=x)
-        add(debt, x, out=r[R_D])
+        np.log(x, x)
+        mul(c.one_minus_alpha, x, x)
+        np.exp(x, x)
+        sub(x, one, x)
+        mul(pop, x, x)
+        utility = div(x, c.one_minus_alpha, rows[R_UTIL])
+        div(utility, ex["welfare_discount"], rows[R_SW])
+        np.copyto(rows[R_REWARD], utility)
+        sub(exports, imports, x)
+        mul(k["delta"], x, x)
+        add(debt, x, rows[R_D])
         # climate
         forcing = div(s.M[..., 0], k["M_AT_1750"])
-        np.log2(forcing, out=forcing)
-        mul(k["F_2x"], forcing, out=forcing)
-        add(forcing, ex["f_ex"], out=forcing)
+        np.log2(forcing, forcing)
+        mul(k["F_2x"], forcing, forcing)
+        add(forcing, ex["f_ex"], forcing)
         temperature = s.T @ c.phi_T_t
-        add(temperature, mul(c.b_T, forcing[..., None]), out=temperature)
-        sub(k["one"], ctl.mitigation, out=x)
-        mul(s.sigma, x, out=x)
-        emissions = mul(x, production, out=r[R_EMIS])
+        add(temperature, mul(c.b_T, forcing[..., None]), temperature)
+        sub(one, mit, x)
+        mul(prev[R_SIGMA], x, x)
+        emissions = mul(x, production, rows[R_EMIS])
         if mode.emissions_with_tfp:
-            mul(emissions, s.A, out=emissions)
+            mul(emissions, s_A, emissions)
         total = np.add.reduce(emissions, -1)
-        add(total, ex["e_land_n"], out=total)
+        add(total, ex["e_land_n"], total)
         carbon = s.M @ c.phi_M_t
-        add(carbon, mul(c.b_M, total[..., None]), out=carbon)
-        mul(c.capital_factor, s.K, out=x)
-        add(x, mul(k["delta"], inv, out=y), out=r[R_K])
-        np.copyto(r[R_SAV], ctl.savings)
-        np.copyto(r[R_MIT], ctl.mitigation)
-        np.copyto(r[R_XL], ctl.export_limit)
+        add(carbon, mul(c.b_M, total[..., None]), carbon)
+        mul(c.capital_factor, s_K, x)
+        add(x, mul(k["delta"], inv, y), rows[R_K])
+        np.copyto(rows[R_SAV], sav)
+        np.copyto(rows[R_MIT], mit)
+        np.copyto(rows[R_XL], ctl.export_limit)
         glob = ex["glob"].copy()
-        values = dict(zip(ROWS, r, strict=True))
-        values.update(t=t, T=temperature, M=carbon, tariffs=ctl.tariffs, F_EX=glob[0], E_land=glob[1])
-        self._rows, self.state = rows, _new_state(values)
+        self._rows, self._glob = rows, glob
+        self.state = _row_state(
+            {"t": t, "T": temperature, "M": carbon, "tariffs": ctl.tariffs, "_rows": rows, "_glob": glob}
+        )
         return self.state
 
     def observations(
@@ -274,36 +363,39 @@ class NumpyKernel:
     ) -> np.ndarray:
         """Fill ``out`` (B, N, F) with the observation of the kernel's state (see ``observation_parts``)."""
         s, rows, b, n = self.state, self._rows, self.batch, self.n
-        assert s is not None and rows is not None
+        assert s is not None and rows is not None and self._glob is not None
         g_extra = 0 if extra is None else extra[0].shape[-1]
         gd = 8 + g_extra
         g = n + gd + N_PUB * n + n * n
         # the shared features are computed once in float64 and copied to every region's row (rounded to the
         # observation dtype, as the reference's cast); one episode writes them into region 0's row directly
         shared = out[:, 0, n:g] if b == 1 else np.empty((b, g - n))
+        priv = out[..., g : g + N_PRIV]
         cached = self._obs_cache is not None and self._obs_cache[0] is s
         if cached:  # a negotiation step: the state, so all but the step's own features, is unchanged
             assert self._obs_cache is not None
-            _, shared_prev, priv = self._obs_cache
+            _, shared_prev, priv_prev = self._obs_cache
             shared[...] = shared_prev
+            priv[...] = priv_prev
         else:
-            np.divide(s.T, 10.0, out=shared[:, 0:2])
-            np.divide(s.M, 1e4, out=shared[:, 2:5])
-            shared[:, 5] = s.F_EX
-            shared[:, 6] = s.E_land
+            np.divide(s.T, 10.0, shared[:, 0:2])
+            np.divide(s.M, 1e4, shared[:, 2:5])
+            shared[:, 5:7] = self._glob.T
             pub = shared[:, gd : gd + N_PUB * n].reshape(b, N_PUB, n).transpose(1, 0, 2)
-            np.divide(rows[:N_PUB], PUBLIC_DIV, out=pub)
-            np.divide(s.tariffs, 100.0, out=shared[:, gd + N_PUB * n :].reshape(b, n, n))
-            priv = np.divide(rows[N_PUB : N_PUB + N_PRIV].transpose(1, 2, 0), PRIVATE_DIV_LAST)  # (B, N, 9)
-            np.multiply(rows[N_PUB + SIGMA], 10.0, out=priv[..., SIGMA])
+            np.divide(rows[:N_PUB], PUBLIC_DIV, pub)
+            np.divide(s.tariffs, 100.0, shared[:, gd + N_PUB * n :].reshape(b, n, n))
+            np.divide(rows[N_PUB : N_PUB + N_PRIV].transpose(1, 2, 0), PRIVATE_DIV_LAST, priv)  # (B, N, 9)
+            np.multiply(rows[N_PUB + SIGMA], 10.0, priv[..., SIGMA])
             if self.cache_observations:
-                self._obs_cache = (s, shared.copy(), priv)
+                self._obs_cache = (s, shared.copy(), priv.copy())
         shared[:, 7] = timestep / 100.0
         if extra is not None:
             shared[:, 8:gd] = extra[0]
         out[:, 1 if b == 1 else 0 :, n:g] = shared[:, None, :]
-        out[..., :n] = self._eye
-        out[..., g : g + N_PRIV] = priv
+        eye = self._eye_as.get(out.dtype)
+        if eye is None:  # the one-hot block in the observation dtype (the same values), made once
+            eye = self._eye_as[out.dtype] = self._eye.astype(out.dtype)
+        out[..., :n] = eye
         if zero_reward:
             out[..., g + N_PRIV - 1] = 0.0
         if extra is not None:

@@ -167,9 +167,9 @@ class BatchRiceEnv:
     # ------------------------------------------------------------------ reset / step
     def _reset_arrays(self) -> None:
         b, n = self.num_envs, self.n_agents
-        self.state: RiceState = initial_state(self.consts, b)
-        if self._kernel is not None:
-            self.state = self._kernel.reset(self.state)
+        self.state: RiceState = (
+            initial_state(self.consts, b) if self._kernel is None else self._kernel.reset()
+        )
         self.pstate = self.protocol.init_state(self.ops, b, n)
         self._timestep = 0
         self._stage = 0
