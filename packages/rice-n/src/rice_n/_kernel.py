@@ -86,7 +86,8 @@ GLOB = {"F_EX": 0, "E_land": 1}
 
 class RowState(RiceState):
     """A :class:`RiceState` whose per-region fields are views of one ``(rows, B, N)`` array (``_rows``)
-    and ``F_EX``, ``E_land`` rows of a ``(2, B)`` array (``_glob``), each view made when first read.
+    and ``F_EX``, ``E_land`` copies of the rows of a ``(2, B)`` table (``_glob``, shared, never written),
+    each made when first read.
 
     It behaves as a RiceState (same fields and values, ``replace``, ``dataclasses.fields``); making 30
     views per step would cost more than the arithmetic of a small batch.
@@ -99,9 +100,9 @@ class RowState(RiceState):
             view = d[name] = d["_rows"][i]
             return view
         j = GLOB.get(name)
-        if j is not None and "_glob" in d:
-            view = d[name] = d["_glob"][j]
-            return view
+        if j is not None and "_glob" in d:  # a shared table row: the field is a copy of it
+            field = d[name] = d["_glob"][j].copy()
+            return field
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
@@ -138,8 +139,10 @@ class NumpyKernel:
         self._tmp = (tmp[0], tmp[1], tmp[2], tmp[3], tmp[4])
         self._wcs, self._wcs_l = tmp[1:3], np.empty((2, batch, n))
         self._b, self._pw = np.empty((batch, n, n)), np.empty((batch, n, n))
-        self._omega = np.empty((2, batch, 1))
-        self._masks = np.empty((2, batch, n), dtype=bool)
+        omega = np.empty((2, batch, 1))
+        self._omega = (omega[0], omega[1])
+        masks = np.empty((2, batch, n), dtype=bool)
+        self._masks = (masks[0], masks[1])
         p0 = consts.params
         # scalars as 0-d float64 arrays (the same values; numpy takes them faster than Python floats)
         scalars = {
@@ -158,8 +161,11 @@ class NumpyKernel:
         }
         self._k = {key: np.array(value, dtype=np.float64) for key, value in scalars.items()}
         self._damage = consts.damage_uniform or (consts.a_1, consts.a_2, consts.a_3)
+        self._omega_scalar: tuple[float, float] | None = None
         if consts.damage_uniform is not None:
             self._a12 = (np.array(consts.damage_uniform[0]), np.array(consts.damage_uniform[1]))
+            if batch == 1 and consts.damage_uniform[2] == 2.0:
+                self._omega_scalar = consts.damage_uniform[0], consts.damage_uniform[1]
         self.state: RiceState | None = None
         p = consts.params
         # row templates per activity step t (index t-1): the tabulated rows of the state after step t
@@ -194,7 +200,7 @@ class NumpyKernel:
             values = {"t": 0, "T": initial.T, "M": initial.M, "tariffs": initial.tariffs}
             self._initial = _row_state({**values, "_rows": rows, "_glob": glob})
         d = self._initial.__dict__
-        rows, glob = d["_rows"].copy(), d["_glob"].copy()
+        rows, glob = d["_rows"].copy(), d["_glob"]
         values = {"t": 0, "T": d["T"].copy(), "M": d["M"].copy(), "tariffs": d["tariffs"].copy()}
         self._rows, self._glob = rows, glob
         self.state = _row_state({**values, "_rows": rows, "_glob": glob})
@@ -225,7 +231,17 @@ class NumpyKernel:
         mit, sav = ctl.mitigation, ctl.savings
         # production (dynamics._production)
         t_at = s.T[..., 0:1]
-        if c.damage_uniform is not None:  # per episode (B, 1): the reference's operations, into scratch
+        omega: Any
+        if self._omega_scalar is not None:  # one episode, a_3 = 2: the reference's operations on floats
+            # t ** 2.0 on an array is numpy's square (t * t); + - * / of floats are IEEE's, as numpy's
+            a_1f, a_2f = self._omega_scalar
+            temp = float(t_at[0, 0])
+            if mode.damage_form == "inverse":
+                denom = 1.0 + a_1f * temp + a_2f * (temp * temp)
+                omega = 1.0 / denom if denom != 0.0 else 1.0 / (1.0 + a_1f * t_at + a_2f * t_at**2.0)
+            else:
+                omega = 1.0 - a_1f * temp - a_2f * (temp * temp)
+        elif c.damage_uniform is not None:  # per episode (B, 1): the reference's operations, into scratch
             a_1, a_2 = self._a12
             pw_, omega = self._omega
             p3 = t_at ** c.damage_uniform[2]
@@ -239,11 +255,11 @@ class NumpyKernel:
                 sub(one, omega, omega)
                 sub(omega, pw_, omega)
         else:
-            a_1, a_2, a_3 = self._damage
+            d_1, d_2, d_3 = self._damage
             if mode.damage_form == "inverse":
-                omega = 1.0 / (1.0 + a_1 * t_at + a_2 * t_at**a_3)
+                omega = 1.0 / (1.0 + d_1 * t_at + d_2 * t_at**d_3)
             else:
-                omega = 1.0 - a_1 * t_at - a_2 * t_at**a_3
+                omega = 1.0 - d_1 * t_at - d_2 * t_at**d_3
         abatement = rows[R_ABATE]
         if np.ndim(c.theta_2):
             np.power(mit, c.theta_2, abatement)
@@ -351,7 +367,7 @@ class NumpyKernel:
         np.copyto(rows[R_SAV], sav)
         np.copyto(rows[R_MIT], mit)
         np.copyto(rows[R_XL], ctl.export_limit)
-        glob = ex["glob"].copy()
+        glob = ex["glob"]
         self._rows, self._glob = rows, glob
         self.state = _row_state(
             {"t": t, "T": temperature, "M": carbon, "tariffs": ctl.tariffs, "_rows": rows, "_glob": glob}

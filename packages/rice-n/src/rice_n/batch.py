@@ -126,6 +126,13 @@ class BatchRiceEnv:
             if backend == "numpy" and self.ops.dtype == np.float64
             else None
         )
+        # protocol hooks that do something (the base class's do nothing: skipped on the fast path)
+        self._hooks = {
+            name: getattr(getattr(self.protocol, name), "__func__", None) is not getattr(Protocol, name)
+            for name in ("adjust_controls", "mitigation_floor", "observe")
+        }
+        p = self.params
+        self._years = [int(p.start_year + p.delta * t) for t in range(p.n_steps + 1)]
         self._reset_arrays()
 
     # ------------------------------------------------------------------ properties
@@ -293,13 +300,15 @@ class BatchRiceEnv:
                 f = np.empty(head.shape)
                 np.copyto(f, head)
                 np.divide(f, float(self.levels), out=f)
-            return Controls(
+            ctl = object.__new__(Controls)  # the frozen dataclass's __init__ sets each field the slow way
+            ctl.__dict__.update(
                 savings=f[..., 0],
                 mitigation=f[..., 1],
                 export_limit=f[..., 2],
                 import_bids=f[..., lay.import_slots],
                 tariffs=f[..., lay.tariff_slots],
             )
+            return ctl
         if checked:
             div, levels = self.ops.divide, float(self.levels)
             head = div(src[..., :3], levels)
@@ -319,24 +328,31 @@ class BatchRiceEnv:
         )
 
     def _step(self, src: Any, checked: bool) -> tuple[Any, Any, Any, bool, dict[str, Any]]:
-        if self.done:
+        t = self._timestep
+        if t >= self.episode_length:
             raise RuntimeError("the episodes are over: call reset() before stepping again")
-        self._timestep += 1
-        stage = self._timestep % self.n_stages
+        t += 1
+        self._timestep = t
+        stage = t % self.n_stages
         self._stage = stage
         if stage == 0:
             ctl = self._controls(src, checked)
             if checked and self.mask_violation != "ignore" and self._floor_levels is not None:
                 ctl = self._apply_floor(ctl, src)
-            ctl = self.protocol.adjust_controls(self.ops, ctl, self.pstate, self.state)
+            if self._hooks["adjust_controls"]:
+                ctl = self.protocol.adjust_controls(self.ops, ctl, self.pstate, self.state)
             kernel = self._kernel
             if kernel is not None and kernel.can_step(self.state):
-                self.state = kernel.step(self.state, ctl)
+                state = self.state = kernel.step(self.state, ctl)
+                reward = state.reward
+                self.episode_reward = self.episode_reward + reward
+                # ndarray.sum is add.reduce behind a Python wrapper: the same sums
+                self.episode_gross_output = self.episode_gross_output + np.add.reduce(state.gross_output, -1)
             else:
                 self.state = activity_step(self.consts, self.mode, self.state, ctl)
-            reward = self.state.reward
-            self.episode_reward = self.episode_reward + reward
-            self.episode_gross_output = self.episode_gross_output + self.state.gross_output.sum(-1)
+                reward = self.state.reward
+                self.episode_reward = self.episode_reward + reward
+                self.episode_gross_output = self.episode_gross_output + self.state.gross_output.sum(-1)
         else:
             extra = src[..., self.layout.n_activity :]
             if checked:
@@ -344,12 +360,18 @@ class BatchRiceEnv:
                 extra = np.divide(extra, div) if self._kernel is not None else self.ops.divide(extra, div)
             self.pstate = self.protocol.negotiate(self.ops, stage, extra, self.pstate, self.state)
             reward = self.ops.zeros((self.num_envs, self.n_agents))
-        self._update_mask()
+        if self._hooks["mitigation_floor"]:
+            self._update_mask()
         if self.record:
             self.history.append(self.state)
-        info = {"stage": stage, "activity_step": self.state.t, "year": self.year}
+        at = self.state.t
+        info = {
+            "stage": stage,
+            "activity_step": at,
+            "year": self._years[at] if at < len(self._years) else self.year,
+        }
         obs = self.observations() if self.observe_on_step else None
-        return obs, self._mask, reward, self.done, info
+        return obs, self._mask, reward, t >= self.episode_length, info
 
     def _apply_floor(self, ctl: Controls, levels: Any) -> Controls:
         below = levels[..., 1] < self._floor_levels
@@ -451,7 +473,11 @@ class BatchRiceEnv:
         kernel = self._kernel
         if kernel is not None and self.state is kernel.state:
             out = np.empty((self.num_envs, self.n_agents, self.layout.obs_dim), dtype=self.obs_dtype)
-            extra = self.protocol.observe(self.ops, self._stage, self.pstate, self.state)
+            extra = (
+                self.protocol.observe(self.ops, self._stage, self.pstate, self.state)
+                if self._hooks["observe"]
+                else None
+            )
             zero_reward = not (self._stage == 0 or self.observe_last_reward)
             return kernel.observations(self._timestep, zero_reward, extra, out)
         parts = self.observation_parts()

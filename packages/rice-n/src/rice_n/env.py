@@ -38,6 +38,7 @@ class RiceParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self.render_mode = None
         self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
+        self._agent_set = frozenset(self.possible_agents)
         splits = np.cumsum(self.batch.layout.nvec)[:-1]
         self._mask_buf = np.ones((self.batch.n_agents, self.batch.mask_dim), dtype=np.int8)
         self._mask_tuples = [tuple(np.split(row, splits)) for row in self._mask_buf]  # views, made once
@@ -75,10 +76,9 @@ class RiceParallelEnv(ParallelEnv):
         if mask is not self._mask_source:  # the batch env makes a new mask only when a floor changes
             np.copyto(self._mask_buf, mask[0])
             self._mask_source = mask
-        rows, masks = obs[0], self._mask_tuples
         return {
-            agent: {"features": rows[i], "action_mask": masks[i]}
-            for i, agent in enumerate(self.possible_agents)
+            agent: {"features": row, "action_mask": m}
+            for agent, row, m in zip(self.possible_agents, obs[0], self._mask_tuples, strict=True)
         }
 
     def reset(
@@ -93,14 +93,15 @@ class RiceParallelEnv(ParallelEnv):
     def _actions_array(self, actions: dict[str, Any]) -> np.ndarray:
         if not self.agents:
             raise RuntimeError("the episode is over: call reset() before stepping again")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise InvalidActionError(
-                f"no action for agent(s) {missing[:3]}{'...' if len(missing) > 3 else ''}"
-            )
-        extra = [a for a in actions if a not in self._index]
-        if extra:
-            raise InvalidActionError(f"unknown agent {extra[0]!r} in actions")
+        if not isinstance(actions, dict) or actions.keys() != self._agent_set:  # all act until the end
+            missing = [a for a in self.agents if a not in actions]
+            if missing:
+                raise InvalidActionError(
+                    f"no action for agent(s) {missing[:3]}{'...' if len(missing) > 3 else ''}"
+                )
+            extra = [a for a in actions if a not in self._index]
+            if extra:
+                raise InvalidActionError(f"unknown agent {extra[0]!r} in actions")
         try:  # one array call; arrays of different shapes are refused here, bad values by the batch env
             return np.array([actions[a] for a in self.possible_agents])[None]
         except ValueError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from rice_n.dynamics import Controls, RiceState
 
 Array = Any
 PState = dict[str, Array]
+#: ``1 - eye(n)`` per backend object (an env's ``ops``) and size, for :class:`Bilateral`.
+_OFFDIAG: weakref.WeakKeyDictionary[Any, dict[int, Array]] = weakref.WeakKeyDictionary()
 
 
 class Protocol:
@@ -140,12 +143,20 @@ class Bilateral(Protocol):
         n = state.K.shape[-1]
         if stage == 1:
             return {**pstate, "promised": extra[..., 0 : 2 * n : 2], "requested": extra[..., 1 : 2 * n : 2]}
-        decisions = extra[..., 2 * n : 3 * n] * (1.0 - ops.eye(n))
+        decisions = extra[..., 2 * n : 3 * n] * self._offdiag(ops, n)
         promised, requested = pstate["promised"], pstate["requested"]
         by_promise = promised * decisions.swapaxes(-1, -2)
         by_request = requested.swapaxes(-1, -2) * decisions
         floor = ops.amax(ops.maximum(by_promise, by_request), -1)
         return {**pstate, "decisions": decisions, "min_mitigation": floor}
+
+    @staticmethod
+    def _offdiag(ops: Any, n: int) -> Array:
+        """``1 - eye(n)`` of the backend ``ops``, made once per backend object and size (never modified)."""
+        cache = _OFFDIAG.setdefault(ops, {})
+        if n not in cache:
+            cache[n] = 1.0 - ops.eye(n)
+        return cache[n]
 
     def mitigation_floor(self, ops: Any, pstate: PState, state: RiceState) -> Array | None:
         """The agreed minimum mitigation of each region."""
