@@ -273,12 +273,12 @@ class BatchRiceEnv:
         unsigned are huge, so ``level < nvec`` checks both bounds."""
         u = a.view(_UNSIGNED[a.dtype.itemsize])
         if self._uniform_levels is not None:
-            return int(u.max()) < self._uniform_levels
+            return int(np.maximum.reduce(u, axis=None)) < self._uniform_levels  # u.max() without its wrapper
         limit = self._nvec_unsigned.get(u.dtype)
         if limit is None:  # nvec in the unsigned type (capped at its largest value: levels never reach it)
             limit = np.array([min(int(v), np.iinfo(u.dtype).max) for v in self.layout.nvec], dtype=u.dtype)
             self._nvec_unsigned[u.dtype] = limit
-        return not bool((u >= limit).any())
+        return not np.logical_or.reduce(np.greater_equal(u, limit), axis=None)
 
     def _raise_range(self, a: Any) -> None:
         arr = self.ops.to_numpy(a) if self.backend == "torch" else np.asarray(a)
