@@ -4,6 +4,7 @@
     python benchmarks/rice-n.py --upstream /path/to/climate-cooperation-competition \\
         --upstream-python /path/to/py-with-numpy1.26-and-gym/bin/python
     python benchmarks/rice-n.py --quick --out bench.json
+    python benchmarks/rice-n.py --single ...                      # single-episode cases only
     git archive v0.X packages/rice-n/src | tar x -C /tmp/before   # an earlier rice-n, measured as well:
     python benchmarks/rice-n.py --baseline /tmp/before/packages/rice-n/src --upstream PATH
 
@@ -154,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-cpu", type=float, default=2.0, help="CPU-seconds per measurement")
     parser.add_argument("--quick", action="store_true", help="1 round of 0.5 CPU-s (a smoke test)")
     parser.add_argument("--out", default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--single",
+        action="store_true",
+        help="only the single-episode cases (parallel_env, BatchRiceEnv(num_envs=1)) and upstream",
+    )
     parser.add_argument("--worker", choices=sorted(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if args.upstream is not None or not c.startswith("upstream")]
     if args.baseline is not None:
         cases += [f"{c}@baseline" for c in BASELINE_CASES]
+    if args.single:
+        cases = [c for c in cases if CASES[c.partition("@")[0]][2] == 1]
     load0 = os.getloadavg()
     runs: dict[str, list[dict[str, float]]] = {c: [] for c in cases}
     for _ in range(args.rounds):
