@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,15 @@ def test_ray_build_is_byte_identical_and_resumes(ray_session, tmp_path: Path) ->
     rc = main(["build", "--input", str(pairs), "--out", str(part), "--difficulty", "hard", "--seed", "3",
                "--shard-size", "3", "--nlp", "regex", "--engine", "ray", "--resume", "--no-progress"])  # fmt: skip
     assert rc == 0 and _tree(part) == _tree(tmp_path / "local")
+
+
+def test_the_ray_instance_listens_on_loopback_only(ray_session) -> None:
+    """Ray's node address and every port its processes listen on are 127.0.0.1 (not the network's)."""
+    import psutil
+
+    assert {node["NodeManagerAddress"] for node in ray_session.nodes()} == {"127.0.0.1"}
+    ours = {p.pid for p in psutil.Process().children(recursive=True)} | {os.getpid()}
+    listening = [
+        c.laddr.ip for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.pid in ours
+    ]
+    assert listening and set(listening) <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening
