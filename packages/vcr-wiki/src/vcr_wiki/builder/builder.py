@@ -126,7 +126,7 @@ def write_shard(
             use_dictionary=["lang", "difficulty", "config"],
             write_statistics=["question_id"],
         ) as w:
-            buf: list[dict] = []
+            buf: list[dict[str, Any]] = []
             for chunk in batched(pairs, maker.batch_size):  # spaCy: 64 pairs (bytes read) at once
                 first = chunk[0].index if first is None else first
                 last = chunk[-1].index
@@ -564,7 +564,8 @@ def _run_build(
     state = out / STATE_DIR
     claim(out, "build")  # the marker first: a build killed from here on is recognised as this command's
     if _finish_swap(out) and not plan.fresh:  # the build in progress was finished: it is now in place
-        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        finished: dict[str, Any] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return finished
     if plan.fresh and state.exists():
         shutil.rmtree(state)
     for folder in (state / DATA_DIR, state / "shards"):
@@ -631,7 +632,7 @@ def _run_parallel(
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=(config, counter, os.getpid())
     ) as pool:
-        pending: dict[Future, int] = {}
+        pending: dict[Future[dict[str, Any]], int] = {}
 
         def drain(block_until_below: int) -> None:
             nonlocal seen
