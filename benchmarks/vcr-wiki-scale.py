@@ -151,14 +151,85 @@ def engines(pairs: Path, out: Path, n: int) -> dict:
     return result
 
 
+def scaling(pairs: Path, out: Path, ray_too: bool) -> dict:
+    """The same build on 1 and 2 workers (local processes; with ``ray_too`` also Ray on 1 and 2 CPUs):
+    wall seconds, CPU seconds of the build's own processes, samples per CPU-s per worker, and the speed-up
+    of 2 over 1 (wall). The load average is given beside each figure: on a shared machine the wall-clock
+    speed-up is the machine's, not the builder's."""
+    from vcr_wiki.builder.builder import build_dataset
+    from vcr_wiki.builder.sample import BuildConfig
+
+    config = BuildConfig(nlp="regex", shard_size=25)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_of_tree() -> float:
+        """CPU seconds of this process, its reaped children and its live descendants (Linux /proc)."""
+        stats = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        tree, grew = {os.getpid()}, True
+        while grew:
+            more = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        live = sum(stats[pid][1] for pid in tree - {os.getpid()})
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return live + own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    runs = [("local", w, {"workers": w}) for w in (1, 2)]
+    if ray_too:
+        runs += [("ray", w, {"engine": "ray"}) for w in (1, 2)]
+    result: dict = {}
+    for engine, w, kwargs in runs:
+        if engine == "ray":
+            import ray
+
+            ray.init(address="local", num_cpus=w, include_dashboard=False, log_to_driver=False,
+                     _node_ip_address="127.0.0.1")  # fmt: skip
+        load0 = os.getloadavg()
+        c0, t = cpu_of_tree(), time.perf_counter()
+        m = build_dataset(pairs, out / f"{engine}-{w}", config, progress=False, **kwargs)
+        wall, cpu = time.perf_counter() - t, cpu_of_tree() - c0
+        if engine == "ray":
+            ray.shutdown()
+        result[f"{engine}_{w}"] = {
+            "samples": m["rows_out"],
+            "wall_s": round(wall, 2),
+            "cpu_s": round(cpu, 2),
+            "samples_per_cpu_s_per_worker": round(m["rows_out"] / cpu, 1),
+            "load_average_before_after": [" ".join(f"{x:.2f}" for x in load0), f"{os.getloadavg()[0]:.2f}"],
+        }
+    for engine in ("local", "ray"):
+        if f"{engine}_2" in result:
+            one, two = result[f"{engine}_1"], result[f"{engine}_2"]
+            result[f"{engine}_speedup_2_over_1_wall"] = round(one["wall_s"] / two["wall_s"], 2)
+            result[f"{engine}_cpu_efficiency_2_over_1"] = round(
+                two["samples_per_cpu_s_per_worker"] / one["samples_per_cpu_s_per_worker"], 2
+            )
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", nargs="?", default="rate", choices=("rate", "engines"))
+    ap.add_argument("what", nargs="?", default="rate", choices=("rate", "engines", "scaling"))
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--ray", action="store_true", help="scaling: Ray on 1 and 2 CPUs too")
     args = ap.parse_args()
+    if args.what == "scaling" or args.ray:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray's import: 127.0.0.1
     with tempfile.TemporaryDirectory() as tmp:
         pairs = make_pairs(Path(tmp) / "in", args.n)
-        res = rate(pairs, args.n) if args.what == "rate" else engines(pairs, Path(tmp), args.n)
+        if args.what == "rate":
+            res = rate(pairs, args.n)
+        elif args.what == "engines":
+            res = engines(pairs, Path(tmp), args.n)
+        else:
+            res = scaling(pairs, Path(tmp), args.ray)
     print(json.dumps(res, indent=2))
 
 

@@ -21,6 +21,10 @@ Arms, each timed over all n samples after a warm-up of 10, in alternating rounds
   ``image`` column, which ``datasets`` does when the input came as bytes (as from the Hub).
 - ``upstream_without_png``: the same without any PNG encoding (what the issue's 66.0 samples per CPU-s
   measured).
+- ``upstream_equal_output``: the picture first resized to 300 px with vcr-wiki's resize, then upstream's
+  function, then Pillow PNG for three columns (``image``, ``stacked_image``, ``only_it_image``): the
+  same output work as vcr-wiki's rows.
+- ``upstream_same_writer``: the same with vcr-wiki's PNG writer (``encode_png``) instead of Pillow's.
 - ``vcr_wiki_spacy``: ``SampleMaker(BuildConfig(nlp="spacy")).rows(pairs)`` as the builder calls it: read, decode, reduce and resize
   to 300 px, wrap, the same spaCy model as upstream, render, masks, and the four PNG columns of a shard
   row (``image``, ``stacked_image``, ``only_it_image``, ``only_it_image_small``).
@@ -39,6 +43,11 @@ PIL's ``Image``); this script puts small stand-ins for those three into ``sys.mo
 it (``datasets.Image`` is ``PIL.Image``; the others are empty: the timed function does not use them).
 Its ``utils`` loads ``en_core_web_sm`` and ``zh_core_web_sm`` at import; a missing ``zh_core_web_sm`` is
 replaced by a placeholder that fails if used (only English is timed), so nothing is downloaded.
+
+Without en_core_web_sm (not installable offline), ``--stand-in blank`` gives upstream ``spacy.blank("en")``
++ sentencizer (no NER, no model cost: a lower bound of upstream's time) and ``--stand-in untrained`` adds an
+untrained parser and NER (about the model's compute cost, the same output); vcr-wiki's spaCy arms are then
+left out. ``--arms a,b`` runs only those arms.
 
 Setup (a venv of its own, not a dependency of vcr-wiki; see the package README): vcr-wiki
 (``pip install -e "packages/vcr-wiki[fast]"``), torch (upstream's ``utils`` imports it), spaCy 3.6 and
@@ -86,8 +95,37 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def import_upstream(path: Path):
-    """Upstream's ``create_vcr`` module, imported from a checkout with stand-ins for its unused imports."""
+STAND_INS = {
+    "blank": "spacy.blank('en') + sentencizer (no parser, tagger or NER: no entity is ever excluded; "
+    "upstream's spaCy cost left out: a lower bound of its time)",
+    "untrained": "spacy.blank('en') + an untrained parser and NER (spaCy's default architectures, each with "
+    "its own tok2vec, as en_core_web_sm's two) + sentencizer overwriting the sentence starts: the model's "
+    "compute cost, the blank stand-in's output (rule-based sentences, no entity)",
+}
+PARSER_LABELS = ("ROOT", "nsubj", "dobj", "prep", "pobj", "det", "amod", "punct", "compound", "conj", "cc")
+NER_LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "DATE", "TIME", "PERCENT",
+              "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")  # fmt: skip
+
+
+def _stand_in_en(kind: str):
+    """An offline stand-in for en_core_web_sm (see ``STAND_INS``)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    if kind == "untrained":
+        parser, ner = nlp.add_pipe("parser"), nlp.add_pipe("ner")
+        for label in PARSER_LABELS:
+            parser.add_label(label)
+        for label in NER_LABELS:
+            ner.add_label(label)
+    nlp.add_pipe("sentencizer", config={"overwrite": True})
+    nlp.initialize()
+    return nlp
+
+
+def import_upstream(path: Path, stand_in: str | None = None):
+    """Upstream's ``create_vcr`` module, imported from a checkout with stand-ins for its unused imports
+    (``stand_in``: en_core_web_sm replaced by ``_stand_in_en(stand_in)``)."""
     import PIL.Image
     import spacy
 
@@ -108,6 +146,8 @@ def import_upstream(path: Path):
     real_load = spacy.load
 
     def load(name, *args, **kwargs):
+        if name == "en_core_web_sm" and stand_in:
+            return _stand_in_en(stand_in)
         if name == "zh_core_web_sm" and importlib.util.find_spec(name) is None:
             return _Missing(name)
         return real_load(name, *args, **kwargs)
@@ -145,10 +185,19 @@ class _Missing:
         raise RuntimeError(f"spaCy model {self.name} is not installed")
 
 
-def upstream_arm(create_vcr, rows, font: str, columns: tuple[str, ...]):
+def upstream_arm(create_vcr, rows, font: str, columns: tuple[str, ...], width: int | None = None,
+                 writer: str = "pillow"):  # fmt: skip
     """A function that builds the samples of ``rows[i]`` for the given indices the way upstream's pipeline
-    does, encodes the image ``columns`` as PNG like ``datasets`` does, and returns their sizes."""
+    does, encodes the image ``columns`` as PNG (``writer``: "pillow" as ``datasets`` does, or "vcr-wiki":
+    vcr-wiki's PNG writer) and returns their sizes. ``width``: the picture is first resized to it with
+    vcr-wiki's resize (equal output: the same 300 px pictures as vcr-wiki's rows)."""
+    import numpy as np
     from PIL import Image
+
+    from vcr_wiki.builder.inputs import resize_to_width
+    from vcr_wiki.builder.png import encode_png, resolve_deflate
+
+    backend = resolve_deflate("auto")
 
     def one(i: int) -> int:
         pair = rows[i]
@@ -156,6 +205,8 @@ def upstream_arm(create_vcr, rows, font: str, columns: tuple[str, ...]):
             data = fh.read()
         image = Image.open(io.BytesIO(data))
         image.load()
+        if width is not None:
+            image = resize_to_width(image.convert("RGB"), width)
         example = create_vcr.generate_vcr_single(
             {"image": image, "caption": pair.caption},
             mask_mode="ngram",
@@ -169,9 +220,12 @@ def upstream_arm(create_vcr, rows, font: str, columns: tuple[str, ...]):
         )
         size = 0
         for key in columns:
-            buf = io.BytesIO()
-            example[key].save(buf, format="PNG")
-            size += buf.tell()
+            if writer == "vcr-wiki":
+                size += len(encode_png(np.asarray(example[key].convert("RGB")), backend))
+            else:
+                buf = io.BytesIO()
+                example[key].save(buf, format="PNG")
+                size += buf.tell()
         return size
 
     return lambda indices: [one(i) for i in indices]
@@ -267,6 +321,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="samples (each with its own picture)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument(
+        "--stand-in",
+        choices=tuple(STAND_INS),
+        default=None,
+        help="en_core_web_sm not installed: upstream uses this stand-in; vcr-wiki's spaCy arms are left out",
+    )
+    ap.add_argument("--arms", default=None, help="comma-separated arm names to run (default: all)")
     args = ap.parse_args()
     if args.n < 1 or args.rounds < 1 or args.warmup < 0:
         _fail(
@@ -276,33 +337,40 @@ def main() -> None:
         print("vcr-wiki-upstream: skipped: no --upstream-src (a checkout of tianyu-z/VCR) given")
         return
     folder = _build_dataset_dir(args.upstream_src)
-    for module in ("spacy", "en_core_web_sm", "torch"):
+    for module in ("spacy", "torch") if args.stand_in else ("spacy", "en_core_web_sm", "torch"):
         if importlib.util.find_spec(module) is None:
             _fail(
                 f"{module} is not installed; this benchmark needs spaCy 3.6, en_core_web_sm 3.6.0 and torch"
             )
-    create_vcr = import_upstream(folder)
+    create_vcr = import_upstream(folder, stand_in=args.stand_in)
     import spacy
 
     from vcr_wiki.builder.inputs import InputSpec, read_pairs
     from vcr_wiki.builder.sample import BuildConfig, SampleMaker
-    from vcr_wiki.tokens import get_tokenizer
 
     with tempfile.TemporaryDirectory() as tmp:
         pairs = _scale_module().make_pairs(Path(tmp) / "in", args.n, distinct=args.n)
         rows = list(read_pairs(InputSpec(str(pairs))))
-        spacy_maker = SampleMaker(BuildConfig(nlp="spacy"))
-        font = str(spacy_maker.renderer.font_path)
+        regex_maker = SampleMaker(BuildConfig(nlp="regex"))
+        font = str(regex_maker.renderer.font_path)
+        three = ("image", "stacked_image", "only_it_image")
         arms = {
             "upstream_without_png": upstream_arm(create_vcr, rows, font, ()),
             "upstream": upstream_arm(create_vcr, rows, font, ("stacked_image", "only_it_image")),
-            "upstream_with_image_column": upstream_arm(
-                create_vcr, rows, font, ("image", "stacked_image", "only_it_image")
-            ),
-            "vcr_wiki_spacy": vcr_wiki_arm(rows, spacy_maker, batched=True),
-            "vcr_wiki_spacy_one_by_one": vcr_wiki_arm(rows, spacy_maker, batched=False),
-            "vcr_wiki_regex": vcr_wiki_arm(rows, SampleMaker(BuildConfig(nlp="regex")), batched=True),
+            "upstream_with_image_column": upstream_arm(create_vcr, rows, font, three),
+            "upstream_equal_output": upstream_arm(create_vcr, rows, font, three, width=300),
+            "upstream_same_writer": upstream_arm(create_vcr, rows, font, three, width=300, writer="vcr-wiki"),
+            "vcr_wiki_regex": vcr_wiki_arm(rows, regex_maker, batched=True),
         }
+        if not args.stand_in:
+            spacy_maker = SampleMaker(BuildConfig(nlp="spacy"))
+            arms["vcr_wiki_spacy"] = vcr_wiki_arm(rows, spacy_maker, batched=True)
+            arms["vcr_wiki_spacy_one_by_one"] = vcr_wiki_arm(rows, spacy_maker, batched=False)
+        if args.arms:
+            unknown = set(args.arms.split(",")) - set(arms)
+            if unknown:
+                _fail(f"--arms: unknown arm(s) {sorted(unknown)}; choose from {sorted(arms)}")
+            arms = {k: v for k, v in arms.items() if k in args.arms.split(",")}
         cpu = dict.fromkeys(arms, 0.0)
         outputs: dict[str, list] = {}
         loads = []
@@ -318,26 +386,34 @@ def main() -> None:
                 outputs[name] = fn(everything)
                 cpu[name] += time.process_time() - t
                 loads.append(os.getloadavg())
-        check = spacy_trim_check([r["caption"] for r in outputs["vcr_wiki_spacy"]])
     samples = args.n * args.rounds
     rate = {name: samples / cpu[name] for name in arms}
+    ours = [v for v in ("vcr_wiki_spacy", "vcr_wiki_regex") if v in arms]
+    upstreams = [u for u in arms if u.startswith("upstream")]
     result = {
         "samples_per_arm": samples,
         "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
         "samples_per_cpu_s": {k: round(v, 1) for k, v in rate.items()},
         "png_bytes_per_sample": {k: _png_bytes(v) // args.n for k, v in outputs.items()},
-        "ratio_vs_upstream": {
-            f"{v}/{u}": round(rate[v] / rate[u], 2)
-            for v in ("vcr_wiki_spacy", "vcr_wiki_regex")
-            for u in ("upstream_without_png", "upstream", "upstream_with_image_column")
-        },
-        "spacy_rows_batched_equal_one_by_one": outputs["vcr_wiki_spacy"]
-        == outputs["vcr_wiki_spacy_one_by_one"],
-        "spacy_trimmed_vs_full_pipeline": check,
-        "regex_vs_spacy_tokenizer": tokenizer_effect(outputs["vcr_wiki_spacy"], outputs["vcr_wiki_regex"]),
-        "spacy": f"spaCy {spacy.__version__}, {get_tokenizer('en', 'spacy').name} {version('en_core_web_sm')}",
+        "ratio_vs_upstream": {f"{v}/{u}": round(rate[v] / rate[u], 2) for v in ours for u in upstreams},
+        "spacy": f"spaCy {spacy.__version__}, "
+        + (
+            f"upstream: {STAND_INS[args.stand_in]}"
+            if args.stand_in
+            else f"en_core_web_sm {version('en_core_web_sm')}"
+        ),
         "load_average_after_each_arm": [" ".join(f"{x:.2f}" for x in la) for la in loads],
     }
+    if {"vcr_wiki_spacy", "vcr_wiki_spacy_one_by_one", "vcr_wiki_regex"} <= set(outputs):
+        result["spacy_rows_batched_equal_one_by_one"] = (
+            outputs["vcr_wiki_spacy"] == outputs["vcr_wiki_spacy_one_by_one"]
+        )
+        result["spacy_trimmed_vs_full_pipeline"] = spacy_trim_check(
+            [r["caption"] for r in outputs["vcr_wiki_spacy"]]
+        )
+        result["regex_vs_spacy_tokenizer"] = tokenizer_effect(
+            outputs["vcr_wiki_spacy"], outputs["vcr_wiki_regex"]
+        )
     print(json.dumps(result, indent=2))
 
 

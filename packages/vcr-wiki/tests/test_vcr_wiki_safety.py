@@ -114,9 +114,13 @@ def test_overwrite_builds_beside_and_swaps_at_the_end(pairs: Path, finished: Pat
         """
     )
     assert subprocess.run([sys.executable, "-c", script], timeout=120).returncode == 9
-    # the killed replacement left the finished dataset alone
-    assert {k: v for k, v in _tree(out).items() if not k.startswith("_state")} == before
-    assert _build(pairs, out, "--seed", "5", "--resume") == 0
+    # the killed replacement was built in a sibling staging folder with its own marker: DS is untouched
+    assert _tree(out) == before
+    (staging,) = tmp_path.glob(".DS.vcr-wiki-staging-*")
+    assert json.loads((staging / ".vcr-wiki-run.json").read_text())["kind"] == "build"
+    assert _build(pairs, out, "--seed", "5", "--resume") == 2  # DS holds seed 0: not the killed build
+    assert _build(pairs, out, "--seed", "5", "--overwrite") == 0
+    assert not staging.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["DS"]
     assert not (out / "_state").exists()
     assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 5
     assert _build(pairs, out, "--seed", "5", "--resume") == 0  # finished and identical: nothing to do
@@ -178,20 +182,19 @@ def test_an_interrupted_swap_is_completed_by_the_next_run(
     out = tmp_path / "DS"
     assert _build(pairs, out) == 0
     real_replace = os.replace
-    calls = []
 
-    def crash_after_first_move(src, dst):  # the old data/ is moved away, then the process dies
-        calls.append((src, dst))
+    def crash_after_first_move(src, dst):  # DS is moved aside, then the process dies
         real_replace(src, dst)
-        if Path(dst).name == "old-data":
+        if ".vcr-wiki-old-" in Path(dst).name:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(builder.os, "replace", crash_after_first_move)
     with pytest.raises(KeyboardInterrupt):
         build_dataset(pairs, out, BuildConfig(seed=9, shard_size=2), overwrite=True, progress=False)
     monkeypatch.setattr(builder.os, "replace", real_replace)
-    assert not (out / "data").exists() and (out / "_state" / "swap").is_file()
+    assert not out.exists() and len(list(tmp_path.glob(".DS.vcr-wiki-*"))) == 2
     m = build_dataset(pairs, out, BuildConfig(seed=9, shard_size=2), resume=True, progress=False)
     assert m["complete"] and not (out / "_state").exists()
     assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 9
     assert len(list((out / "data").glob("*.parquet"))) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DS"]

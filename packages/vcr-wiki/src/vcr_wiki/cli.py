@@ -11,19 +11,35 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, NoReturn
 
 from vcr_wiki import __version__
+from vcr_wiki._flags import add_config_flags, config_values, parse_int
 from vcr_wiki.builder.inputs import FORMATS, InputSpec
+from vcr_wiki.builder.masks import DIFFICULTIES
+from vcr_wiki.builder.png import DEFLATE_BACKENDS
+from vcr_wiki.builder.render import LANGS
 from vcr_wiki.builder.sample import BuildConfig
 from vcr_wiki.eval.cli import add_eval, add_report
 from vcr_wiki.tokens import BACKENDS
 
 
 def _positive_or_none(text: str) -> int | None:
-    value = int(text)
+    value = parse_int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value or None
+
+
+def _censor_file(text: str) -> tuple[str, ...]:
+    path = Path(text)
+    if "\0" in text or not path.is_file():
+        raise argparse.ArgumentTypeError(f"censor list {text!r} is not a file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise argparse.ArgumentTypeError(f"censor list {text!r} is not readable UTF-8 text ({exc})") from None
+    return tuple(w.strip() for w in lines if w.strip())
 
 
 def _add_input_args(p: argparse.ArgumentParser) -> None:
@@ -46,54 +62,44 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_render_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="caption language")
-    p.add_argument("--seed", type=int, default=42, help="random seed of the n-gram choice (paper: 42)")
-    p.add_argument(
-        "--font", default=None, help="font file (default: shipped Liberation Sans / a system CJK font)"
-    )
-    p.add_argument("--font-size", type=int, default=20, help="font size in px (paper: 20)")
-    p.add_argument(
-        "--width", type=_positive_or_none, default=300, help="resize images to this width; 0 keeps it"
-    )
-    p.add_argument(
-        "--max-height", type=_positive_or_none, default=900, help="drop taller images; 0: no limit"
-    )
-    p.add_argument("--max-lines", type=int, default=5, help="caption lines kept (paper: 5)")
-    p.add_argument("--n", type=int, default=5, help="tokens per hidden n-gram (paper: 5)")
-    p.add_argument("--mask-p", type=float, default=0.5, help="max share of eligible tokens per sentence")
-    p.add_argument(
-        "--nlp", choices=BACKENDS, default="auto", help="tokenizer (auto: spaCy if installed, else offline)"
-    )
-    p.add_argument("--censor", default=None, help="file of censored words, one per line (substring match)")
-    p.add_argument("--png-deflate", choices=("auto", "isal", "zlib"), default="auto",
-                   help="PNG deflate backend (auto: isal if installed, 3x faster)")  # fmt: skip
+BUILD_HELP = {
+    "lang": "caption language",
+    "difficulty": "mask band",
+    "seed": "random seed of the n-gram choice (paper: 42)",
+    "n": "tokens per hidden n-gram (paper: 5)",
+    "mask_p": "max share of eligible tokens per sentence",
+    "font": "font file (None: the shipped Liberation Sans / a system CJK font)",
+    "font_size": "font size in px (paper: 20)",
+    "width": "resize images to this width; 0 keeps each image's width",
+    "max_height": "drop images taller than this after resizing; 0: no limit",
+    "max_lines": "caption lines kept (paper: 5)",
+    "nlp": "tokenizer (auto: spaCy if installed, else offline)",
+    "split": "split name of the shard files and the card (test: the split upstream's inference and "
+    "lmms-eval read)",
+    "shard_size": "input rows per shard",
+    "censor": "file of censored words, one per line (substring match); () : none",
+    "png_deflate": "PNG deflate backend (auto: isal if installed, 3x faster)",
+}
+BUILD_CHOICES = {
+    "lang": LANGS,
+    "difficulty": DIFFICULTIES,
+    "nlp": BACKENDS,
+    "png_deflate": DEFLATE_BACKENDS,
+}
+BUILD_PARSERS = {"width": _positive_or_none, "max_height": _positive_or_none, "censor": _censor_file}
+SHOW_EXCLUDE = ("difficulty", "split", "shard_size")  # show renders original | easy | hard
 
 
-def _config(args: argparse.Namespace, difficulty: str) -> BuildConfig:
-    censor: tuple[str, ...] = ()
-    if args.censor:
-        path = Path(args.censor)
-        if not path.is_file():
-            raise FileNotFoundError(f"censor list {args.censor!r} is not a file")
-        censor = tuple(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
-    return BuildConfig(
-        lang=args.lang,
-        difficulty=difficulty,
-        seed=args.seed,
-        n=args.n,
-        mask_p=args.mask_p,
-        font=args.font,
-        font_size=args.font_size,
-        width=args.width,
-        max_height=args.max_height,
-        max_lines=args.max_lines,
-        nlp=args.nlp,
-        split=getattr(args, "split", "test"),
-        shard_size=getattr(args, "shard_size", 1000),
-        censor=censor,
-        png_deflate=args.png_deflate,
+def _add_config_args(p: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> None:
+    """Flags of every ``BuildConfig`` field (but ``exclude``), with the dataclass defaults."""
+    fields = add_config_flags(
+        p, BuildConfig, BUILD_HELP, exclude=exclude, choices=BUILD_CHOICES, parsers=BUILD_PARSERS
     )
+    p.set_defaults(config_fields=fields)
+
+
+def _config(args: argparse.Namespace, **fixed: Any) -> BuildConfig:
+    return BuildConfig(**config_values(args, args.config_fields), **fixed)
 
 
 def _spec(args: argparse.Namespace) -> InputSpec:
@@ -109,22 +115,17 @@ def _spec(args: argparse.Namespace) -> InputSpec:
     )
 
 
-def add_build(sub: argparse._SubParsersAction) -> None:
+def add_build(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``build`` subcommand."""
     p = sub.add_parser("build", help="build a VCR dataset (Parquet shards) from local image-caption pairs")
     _add_input_args(p)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--difficulty", choices=("easy", "hard"), default="easy", help="mask band")
-    _add_render_args(p)
+    _add_config_args(p)
     p.add_argument(
-        "--split",
-        default="test",
-        help="split name used in shard file names and the card (default: test, the split upstream's "
-        "inference and lmms-eval read)",
-    )
-    p.add_argument("--shard-size", type=int, default=1000, help="input rows per shard")
-    p.add_argument(
-        "--workers", type=int, default=None, help="--engine local: parallel worker processes (default: 1)"
+        "--workers",
+        type=parse_int,
+        default=None,
+        help="--engine local: parallel worker processes (default: 1)",
     )
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="where shards are built")
     p.add_argument(
@@ -155,7 +156,7 @@ def run_build(args: argparse.Namespace) -> int:
         raise ValueError(f"--address {args.address!r} does nothing with --engine local; pass --engine ray")
     if args.engine == "ray" and args.workers is not None:
         raise ValueError("--workers does nothing with --engine ray (Ray runs one task per CPU); leave it out")
-    config = _config(args, args.difficulty)
+    config = _config(args)
     t0 = time.perf_counter()
     manifest = build_dataset(
         _spec(args),
@@ -179,13 +180,13 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_show(sub: argparse._SubParsersAction) -> None:
+def add_show(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``show`` subcommand."""
     p = sub.add_parser("show", help="render a few samples side by side (original | easy | hard) to PNG")
     _add_input_args(p)
     p.add_argument("--out", required=True, help="output folder for show-*.png")
-    p.add_argument("--count", type=int, default=4, help="number of samples")
-    _add_render_args(p)
+    p.add_argument("--count", type=parse_int, default=4, help="number of samples")
+    _add_config_args(p, exclude=SHOW_EXCLUDE)
     p.set_defaults(func=run_show)
 
 
@@ -193,7 +194,7 @@ def run_show(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki show``."""
     from vcr_wiki.builder.show import show_samples
 
-    paths = show_samples(_spec(args), args.out, _config(args, "easy"), count=args.count)
+    paths = show_samples(_spec(args), args.out, _config(args, difficulty="easy"), count=args.count)
     for p in paths:
         print(p)
     if not paths:
@@ -202,7 +203,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_demo(sub: argparse._SubParsersAction) -> None:
+def add_demo(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``demo`` subcommand."""
     p = sub.add_parser(
         "demo",
@@ -212,7 +213,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
         "DIR/demo.json (key_figure, figures) and DIR/report.md. Used by `umbrella demo`.",
     )
     p.add_argument("--out", default="demo-out", help="folder for the demo's outputs")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the n-gram choice")
+    p.add_argument("--seed", type=parse_int, default=0, help="random seed of the n-gram choice")
     p.set_defaults(func=run_demo)
 
 
@@ -227,9 +228,17 @@ def run_demo(args: argparse.Namespace) -> int:
 SUBCOMMANDS = [add_build, add_show, add_demo, add_eval, add_report]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` on one line and exit 2."""
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``vcr-wiki`` command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="vcr-wiki",
         description="The Visual Caption Restoration (VCR) dataset builder and its evaluation.",
     )

@@ -362,7 +362,8 @@ def _jieba_cut() -> Callable[..., list[str]] | None:
     jieba.setLogLevel(60)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    return tokenizer.lcut
+    lcut: Callable[..., list[str]] = tokenizer.lcut
+    return lcut
 
 
 def _chinese_flags(pieces: list[str]) -> list[Token]:
@@ -441,7 +442,7 @@ def _spacy_blank_en() -> Tokenizer | None:
     def fn(text: str) -> list[str]:
         return [t.text for t in tok(text)]
 
-    return Tokenizer(f"spacy:blank-en-{spacy.__version__}", "en", fn, _english_sentences(fn))
+    return Tokenizer(f"spacy:blank-en-{spacy.about.__version__}", "en", fn, _english_sentences(fn))
 
 
 # --------------------------------------------------------------------------------------------- choice

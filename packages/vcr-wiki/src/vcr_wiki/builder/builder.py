@@ -10,6 +10,13 @@ output does not depend on the engine, the number of workers or interruptions. La
   the old one (``_state/swap`` marks the swap, which a later run completes if it was interrupted) and
   ``_state/`` goes away.
 
+``--overwrite`` of a folder that holds a build builds the new dataset from scratch in a sibling staging
+folder ``.<name>.vcr-wiki-staging-<pid>`` (with its own marker) and swaps it in only when it is finished:
+``out`` is renamed to ``.<name>.vcr-wiki-old-<pid>``, the staging folder to ``out``, then the old one is
+removed. A kill between the two renames is repaired by the next run (the finished new dataset goes in,
+else the old one comes back); staging and old folders a killed run left are recognised by their name and
+marker and removed by the next build into ``out``.
+
 Everything (arguments, fonts, tokenizer, the input table, ``out``) is checked before anything under ``out``
 is created or changed; a rejected build leaves ``out`` as it was.
 """
@@ -35,7 +42,7 @@ from typing import Any
 from vcr_wiki import __version__
 from vcr_wiki._batches import batched
 from vcr_wiki._io import atomic_write_text, remove_stale_temps, sha256_file, temp_path
-from vcr_wiki._marker import check_folder, claim
+from vcr_wiki._marker import check_folder, claim, read_marker
 from vcr_wiki.builder.card import dataset_card, make_manifest
 from vcr_wiki.builder.inputs import (
     ImageError,
@@ -52,6 +59,8 @@ ROW_GROUP = 64
 DATA_DIR = "data"
 STATE_DIR = "_state"
 ENGINES = ("local", "ray")
+STAGING_TAG = ".vcr-wiki-staging-"
+OLD_TAG = ".vcr-wiki-old-"
 
 
 def shard_name(split: str, k: int, total: int) -> str:
@@ -117,7 +126,7 @@ def write_shard(
             use_dictionary=["lang", "difficulty", "config"],
             write_statistics=["question_id"],
         ) as w:
-            buf: list[dict] = []
+            buf: list[dict[str, Any]] = []
             for chunk in batched(pairs, maker.batch_size):  # spaCy: 64 pairs (bytes read) at once
                 first = chunk[0].index if first is None else first
                 last = chunk[-1].index
@@ -305,6 +314,7 @@ class BuildPlan:
     fresh: bool  # discard a build in progress (a different one, or --overwrite)
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
     finished: dict[str, Any] | None = None  # the finished dataset, when it already is this build
+    replaces: bool = False  # --overwrite of a folder holding a build: built in a sibling staging folder
 
     @property
     def todo(self) -> list[int]:
@@ -331,6 +341,7 @@ def plan_build(
     if not Path(spec.path).exists():
         raise FileNotFoundError(f"input {spec.path!r} does not exist")
     check_input(spec)
+    recover_replacement(out)
     held = check_out(out)
     if held != "new" and not (resume or overwrite):
         raise ValueError(
@@ -347,6 +358,13 @@ def plan_build(
         "n_shards": n_shards,
     }
     plan = BuildPlan(spec, out, config, state, n_shards, total_rows, wanted, fresh=True)
+    if overwrite and held != "new":
+        if wanted != range(n_shards):
+            raise ValueError(
+                f"--shards {shards} with --overwrite would leave the new dataset unfinished (the old one is "
+                "replaced only by a finished one); build the range into a new --out folder"
+            )
+        plan.replaces = True
     if not resume:
         return plan
     staged = _read_json(out / STATE_DIR / "build.json")
@@ -424,6 +442,60 @@ def _swap_in(out: Path, manifest: dict[str, Any]) -> None:
     _finish_swap(out)
 
 
+def _siblings(out: Path, tag: str) -> dict[str, Path]:
+    """Folders beside ``out`` named ``.<name><tag><pid>`` that hold a vcr-wiki build marker, by pid."""
+    prefix = f".{out.name}{tag}"
+    found: dict[str, Path] = {}
+    if out.name and out.parent.is_dir():
+        for p in out.parent.iterdir():
+            if p.name.startswith(prefix) and p.is_dir() and not p.is_symlink():
+                marker = read_marker(p)
+                if marker is not None and marker["kind"] == "build":
+                    found[p.name.removeprefix(prefix)] = p
+    return found
+
+
+def _is_finished(folder: Path) -> bool:
+    manifest = _read_json(folder / "manifest.json")
+    return (
+        isinstance(manifest, dict)
+        and manifest.get("builder") == "vcr-wiki"
+        and bool(manifest.get("complete"))
+        and not (folder / STATE_DIR).exists()
+    )
+
+
+def recover_replacement(out: Path) -> bool:
+    """Repair an ``--overwrite`` swap killed between its two renames (``out`` moved away, the new dataset
+    not yet in place): the finished new dataset goes in, else the old one comes back. Returns whether
+    there was one to repair."""
+    out = Path(os.path.abspath(out))
+    if out.exists() or out.is_symlink():
+        return False
+    olds = _siblings(out, OLD_TAG)
+    if not olds:
+        return False
+    pid, old = sorted(olds.items())[0]
+    staging = _siblings(out, STAGING_TAG).get(pid)
+    os.replace(staging if staging is not None and _is_finished(staging) else old, out)
+    return True
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Delete the staging and old folders that killed ``--overwrite`` runs left beside ``out``."""
+    for tag in (STAGING_TAG, OLD_TAG):
+        for folder in _siblings(out, tag).values():
+            shutil.rmtree(folder)
+
+
+def _replace_folder(out: Path, staging: Path) -> None:
+    """Swap the finished ``staging`` in for ``out`` (see ``recover_replacement`` for a kill in between)."""
+    old = out.parent / f".{out.name}{OLD_TAG}{os.getpid()}"
+    os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old)
+
+
 def build_dataset(
     spec: InputSpec | str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -463,16 +535,37 @@ def build_dataset(
             raise ValueError("--workers does nothing with --engine ray (Ray runs one task per CPU)")
         if address is not None:
             check_address(address)  # the cluster is reached before anything is created or removed
-        require_ray()
+        require_ray(loopback=address is None)
     plan = plan_build(spec, out, config, resume=resume, overwrite=overwrite, shards=shards, strict=strict)
+    # ---- from here on, files change (the finished dataset only at the swap) ----
+    target = Path(os.path.abspath(plan.out))
+    _remove_leftovers(target)
     if plan.finished is not None:
         return plan.finished
-    out = plan.out
+    if not plan.replaces:
+        return _run_build(plan, workers, progress, engine, address, max_in_flight)
+    staging = target.parent / f".{target.name}{STAGING_TAG}{os.getpid()}"
+    manifest = _run_build(replace(plan, out=staging), workers, progress, engine, address, max_in_flight)
+    if manifest["complete"]:  # always, as --overwrite refuses a partial --shards range
+        _replace_folder(target, staging)
+    return manifest
+
+
+def _run_build(
+    plan: BuildPlan,
+    workers: int,
+    progress: bool,
+    engine: str,
+    address: str | None,
+    max_in_flight: int | None,
+) -> dict[str, Any]:
+    """Build ``plan`` inside ``plan.out``: the marker first, shards in ``_state/``, the swap at the end."""
+    out, config, spec = plan.out, plan.config, plan.spec
     state = out / STATE_DIR
-    # ---- from here on, files under `out` change (the finished dataset only at the swap) ----
     claim(out, "build")  # the marker first: a build killed from here on is recognised as this command's
     if _finish_swap(out) and not plan.fresh:  # the build in progress was finished: it is now in place
-        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        finished: dict[str, Any] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return finished
     if plan.fresh and state.exists():
         shutil.rmtree(state)
     for folder in (state / DATA_DIR, state / "shards"):
@@ -539,7 +632,7 @@ def _run_parallel(
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=(config, counter, os.getpid())
     ) as pool:
-        pending: dict[Future, int] = {}
+        pending: dict[Future[dict[str, Any]], int] = {}
 
         def drain(block_until_below: int) -> None:
             nonlocal seen

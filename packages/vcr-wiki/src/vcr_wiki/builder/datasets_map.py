@@ -40,13 +40,13 @@ def _pairs_gen(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
         }
 
 
-def render_batch(batch: dict[str, list], config: dict[str, Any]) -> dict[str, list]:
+def render_batch(batch: dict[str, list[Any]], config: dict[str, Any]) -> dict[str, list[Any]]:
     """``Dataset.map`` function (batched): input pair columns to VCR columns, dropped rows removed."""
     key = json.dumps(config, sort_keys=True)
     maker = _MAKERS.get(key)
     if maker is None:
         maker = _MAKERS[key] = SampleMaker(BuildConfig(**(config | {"censor": tuple(config["censor"])})))
-    out: dict[str, list] = {c: [] for c in COLUMNS}
+    out: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     pairs = [
         Pair(
             batch["index"][i],

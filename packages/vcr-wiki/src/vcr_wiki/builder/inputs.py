@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -111,7 +112,7 @@ def _jsonl(path: Path, spec: InputSpec) -> Iterator[Pair]:
             index += 1
 
 
-def _from_mapping(index: int, row: dict, spec: InputSpec, base: str) -> Pair:
+def _from_mapping(index: int, row: dict[str, Any], spec: InputSpec, base: str) -> Pair:
     caption = row.get(spec.caption_column)
     image = row.get(spec.image_column)
     if isinstance(image, dict):

@@ -79,7 +79,7 @@ def span_rectangles(
 
 def apply_masks(tei: np.ndarray, rects: Sequence[Rect], fill: int = 255) -> np.ndarray:
     """A copy of the TEI with every inclusive rectangle filled with ``fill`` (white)."""
-    out = tei.copy()
+    out: np.ndarray = tei.copy()
     h, w = out.shape[:2]
     for x0, y0, x1, y1 in rects:
         out[max(y0, 0) : min(y1 + 1, h), max(x0, 0) : min(x1 + 1, w)] = fill

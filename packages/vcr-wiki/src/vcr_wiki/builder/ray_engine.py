@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -22,10 +23,17 @@ from vcr_wiki.builder.inputs import InputSpec, read_pairs
 from vcr_wiki.builder.sample import BuildConfig, SampleMaker
 
 RAY_HINT = 'pip install "vcr-wiki[ray]"'
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0", read when Ray is imported: node address 127.0.0.1
 
 
-def require_ray() -> None:
-    """Raise ImportError with the pip command when Ray is not installed."""
+def require_ray(loopback: bool = False) -> None:
+    """Raise ImportError with the pip command when Ray is not installed.
+
+    With ``loopback`` (a local instance will be started) and Ray not imported yet, Ray is told to keep
+    its node on 127.0.0.1: ``ray.init`` turns ``_node_ip_address="127.0.0.1"`` into the machine's network
+    address otherwise, and its servers would listen there."""
+    if loopback and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     try:
         import ray  # noqa: F401
     except ImportError:
@@ -89,10 +97,11 @@ def build_shards_ray(
 
     started = not ray.is_initialized()
     if started:
-        loopback: dict[str, Any] = (
-            {} if address else {"_node_ip_address": "127.0.0.1"}
-        )  # a new local instance: loopback only
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, **loopback)
+        # no address: a new local instance (never RAY_ADDRESS or a cluster found on this machine), loopback only
+        where: dict[str, Any] = (
+            {"address": address} if address else {"address": "local", "_node_ip_address": "127.0.0.1"}
+        )
+        ray.init(include_dashboard=False, log_to_driver=False, **where)
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(_build_shard)
         absolute = {"path": os.path.abspath(plan.spec.path)}  # Ray workers may run in another folder

@@ -174,7 +174,8 @@ class TextRenderer:
         draw = ImageDraw.Draw(image)
         for i, line in enumerate(layout.lines):
             draw.text((0, i * layout.line_height), line, font=self.font, fill=0)
-        return np.asarray(image).copy()
+        pixels: np.ndarray = np.asarray(image).copy()
+        return pixels
 
 
 def stacked_height(image_height: int, layout: TextLayout) -> int:

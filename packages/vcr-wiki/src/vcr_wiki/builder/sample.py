@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class SampleMaker:
         self.record = self._record()
         self._record_json = json.dumps(self.record, sort_keys=True, ensure_ascii=False)
 
-    def _record(self) -> dict:
+    def _record(self) -> dict[str, Any]:
         """The configuration stored with every row (the ``config`` column) and in the manifest."""
         rec = asdict(self.config)
         rec.pop("censor")
@@ -181,20 +182,20 @@ class SampleMaker:
         """Pairs rendered together: ``BATCH`` with a tokenizer that batches (spaCy), else 1."""
         return BATCH if self.tokenizer.batch_fn is not None else 1
 
-    def rows(self, pairs: Sequence[Pair]) -> list[dict | str]:
+    def rows(self, pairs: Sequence[Pair]) -> list[dict[str, Any] | str]:
         """``row`` of each pair, ``batch_size`` pairs at a time (their captions tokenized together)."""
-        out: list[dict | str] = []
+        out: list[dict[str, Any] | str] = []
         size = self.batch_size
         for start in range(0, len(pairs), size):
             for sample in self._render_batch(pairs[start : start + size]):
                 out.append(sample if isinstance(sample, str) else self._encode(sample))
         return out
 
-    def row(self, pair: Pair) -> dict | str:
+    def row(self, pair: Pair) -> dict[str, Any] | str:
         """The shard row of a pair (PNG bytes in the ``datasets`` Image layout), or a drop reason."""
         return self.rows([pair])[0]
 
-    def _encode(self, sample: RenderedSample) -> dict:
+    def _encode(self, sample: RenderedSample) -> dict[str, Any]:
         """The shard row of a rendered sample (PNG bytes in the ``datasets`` Image layout)."""
         backend = self.deflate
         picture = compress_rows(sample.image, backend)

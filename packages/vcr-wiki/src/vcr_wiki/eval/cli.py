@@ -5,21 +5,48 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+from vcr_wiki._flags import add_config_flags, config_values, parse_int
+from vcr_wiki.eval.evaluate import EvalConfig
 from vcr_wiki.eval.metrics import SCORERS
 from vcr_wiki.tokens import BACKENDS
 
 __all__ = ["add_eval", "add_report", "run_eval", "run_report"]
 
 
+EVAL_HELP = {
+    "dataset": "folder of a built dataset (Parquet shards) or one shard",
+    "model": "'oracle' (ground truth), 'ocr' (Tesseract), 'rapidocr' (RapidOCR, reads Chinese), 'copy-visible' "
+    "(caption minus the blanks) or a local vision-language model folder",
+    "out": "output folder",
+    "variant": "image variant",
+    "seed": "seed of the bootstrap resampling",
+    "batch_size": "samples per predict() call",
+    "limit": "evaluate only the first N samples (None: all)",
+    "language": "language (None: from the dataset)",
+    "tokenizer": "metric tokenizer (auto: spaCy when installed, as upstream; else the offline fallback)",
+    "max_new_tokens": "generation budget (None: upstream's 2 x caption tokens; lmms-eval uses 120)",
+    "device": "transformers device: auto, cpu, cuda, cuda:1, ...",
+    "dtype": "model dtype",
+    "n_resamples": "bootstrap resamples (upstream: 1000)",
+    "fresh": "discard predictions already in OUT instead of resuming",
+    "workers": "OCR: tesseract processes in parallel",
+    "scorer": "upstream (VCR, VLMEvalKit: answer cut at the last 'Assistant: ') or lmms-eval (whole answer)",
+    "progress": "a progress bar",
+}
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+LANGS = ("en", "zh")
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = parse_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
-def add_eval(sub: argparse._SubParsersAction) -> None:
+def add_eval(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``eval`` subcommand."""
     p = sub.add_parser(
         "eval",
@@ -27,73 +54,33 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
         description="Writes OUT/predictions-<variant>.jsonl, OUT/metrics.json and OUT/table.md; resumes from "
         "the predictions already in OUT.",
     )
-    p.add_argument("--dataset", required=True, help="folder of a built dataset (Parquet shards) or one shard")
-    p.add_argument(
-        "--model",
-        required=True,
-        help="'oracle' (ground truth), 'ocr' (Tesseract), 'rapidocr' (RapidOCR, reads Chinese), 'copy-visible' "
-        "(caption minus the blanks) or a local vision-language model folder",
+    fields = add_config_flags(
+        p,
+        EvalConfig,
+        EVAL_HELP,
+        exclude=("extra",),  # runner keyword arguments: Python API only
+        choices={
+            "variant": ("stacked", "text-only", "both"),
+            "language": LANGS,
+            "tokenizer": BACKENDS,
+            "dtype": DTYPES,
+            "scorer": SCORERS,
+        },
+        parsers={
+            name: _positive for name in ("batch_size", "limit", "max_new_tokens", "workers", "n_resamples")
+        },
+        aliases={"language": ("--lang",), "n_resamples": ("--bootstrap",)},
     )
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument(
-        "--variant", choices=("stacked", "text-only", "both"), default="stacked", help="image variant"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
-    p.add_argument("--batch-size", type=_positive, default=8, help="samples per predict() call")
-    p.add_argument("--limit", type=_positive, default=None, help="evaluate only the first N samples")
-    p.add_argument("--lang", choices=("en", "zh"), default=None, help="language (default: from the dataset)")
-    p.add_argument(
-        "--tokenizer",
-        choices=BACKENDS,
-        default="auto",
-        help="metric tokenizer (auto: spaCy when installed, as upstream; else the offline fallback)",
-    )
-    p.add_argument(
-        "--scorer",
-        choices=SCORERS,
-        default="upstream",
-        help="upstream (VCR, VLMEvalKit: answer cut at the last 'Assistant: ') or lmms-eval (whole answer)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--max-new-tokens",
-        type=_positive,
-        default=None,
-        help="generation budget (default: upstream's 2 x caption tokens; lmms-eval uses 120)",
-    )
-    p.add_argument("--device", default="auto", help="transformers device: auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--dtype", default="auto", choices=("auto", "bf16", "fp16", "fp32"), help="model dtype")
-    p.add_argument("--workers", type=_positive, default=1, help="OCR: tesseract processes in parallel")
-    p.add_argument("--bootstrap", type=_positive, default=1000, help="bootstrap resamples (upstream: 1000)")
-    p.add_argument(
-        "--fresh", action="store_true", help="discard predictions already in OUT instead of resuming"
-    )
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="same as --progress false")
+    p.set_defaults(config_fields=fields)
     p.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run ``vcr-wiki eval``: prints the metrics summary as one JSON line."""
-    from vcr_wiki.eval.evaluate import EvalConfig, evaluate
+    from vcr_wiki.eval.evaluate import evaluate
 
-    config = EvalConfig(
-        dataset=args.dataset,
-        model=args.model,
-        out=args.out,
-        variant=args.variant,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        limit=args.limit,
-        language=args.lang,
-        tokenizer=args.tokenizer,
-        max_new_tokens=args.max_new_tokens,
-        device=args.device,
-        dtype=args.dtype,
-        n_resamples=args.bootstrap,
-        fresh=args.fresh,
-        workers=args.workers,
-        scorer=args.scorer,
-        progress=not args.no_progress,
-    )
+    config = EvalConfig(**config_values(args, args.config_fields))
     metrics = evaluate(config)
     keys = ("task", "model", "exact_match", "jaccard", "n_blanks", "tokenizer", "scorer")
     summary = {k: metrics[k] for k in keys}
@@ -103,12 +90,12 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report(sub: argparse._SubParsersAction) -> None:
+def add_report(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``report`` subcommand."""
     p = sub.add_parser("report", help="markdown table of eval results beside the paper's reference numbers")
     p.add_argument("results", nargs="+", help="metrics.json files (or eval output folders)")
     p.add_argument("--out", required=True, help="output folder (writes OUT/report.md)")
-    p.add_argument("--seed", type=int, default=0, help="unused (every subcommand takes --seed)")
+    p.add_argument("--seed", type=parse_int, default=0, help="unused (every subcommand takes --seed)")
     p.add_argument("--no-paper", action="store_true", help="leave out the paper's reference rows")
     p.set_defaults(func=run_report)
 

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -47,7 +48,7 @@ def write_unmasked_copy(
     if not shards:
         raise FileNotFoundError(f"dataset folder {str(src)!r} holds no .parquet shards")
     dst.mkdir(parents=True, exist_ok=True)
-    renderers: dict[tuple, TextRenderer] = {}
+    renderers: dict[tuple[Any, ...], TextRenderer] = {}
     for shard in shards:
         table = pq.read_table(shard)
         missing = [

@@ -69,7 +69,8 @@ class EvalSample:
     def image(self, variant: str) -> Image.Image:
         """The decoded image of ``variant`` ("stacked" or "text-only")."""
         with Image.open(io.BytesIO(self.images[variant])) as im:
-            return im.convert("RGB")
+            rgb: Image.Image = im.convert("RGB")
+            return rgb
 
 
 # ------------------------------------------------------------------------------------------------ dataset
@@ -95,7 +96,7 @@ def _shards(dataset: Path) -> list[Path]:
     return shards
 
 
-def _manifest(dataset: Path) -> dict:
+def _manifest(dataset: Path) -> dict[str, Any]:
     """Language and difficulty as the builder's manifest or dataset card name them (best effort)."""
     folder = dataset if dataset.is_dir() else dataset.parent
     for name in ("manifest.json", "config.json", "build_config.json"):
@@ -232,7 +233,7 @@ class EvalConfig:
     workers: int = 1  # OCR: images read in parallel
     scorer: str = "upstream"  # "upstream" (also VLMEvalKit) or "lmms-eval": see metrics.SCORERS
     progress: bool = True  # a progress bar (TQDM_DISABLE=1 also turns it off)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def variants(self) -> list[str]:
         """The image variants this run evaluates."""
@@ -242,7 +243,7 @@ class EvalConfig:
             raise ValueError(f"variant must be 'stacked', 'text-only' or 'both', got {self.variant!r}")
         return [self.variant]
 
-    def signature(self) -> dict:
+    def signature(self) -> dict[str, Any]:
         """What must match for a resumed run to reuse earlier predictions."""
         return {
             "dataset": str(Path(self.dataset).resolve()),
@@ -286,9 +287,9 @@ def make_runner(config: EvalConfig, samples: Iterable[EvalSample], variant: str,
 # ------------------------------------------------------------------------------------------------ outputs
 
 
-def _read_predictions(path: Path) -> dict[str, dict]:
+def _read_predictions(path: Path) -> dict[str, dict[str, Any]]:
     """Complete, parseable lines of a predictions file (a torn last line is dropped and cut off)."""
-    done: dict[str, dict] = {}
+    done: dict[str, dict[str, Any]] = {}
     if not path.is_file():
         return done
     good = 0
@@ -320,7 +321,7 @@ def lmms_eval_task_name(language: str, difficulty: str, n_samples: int) -> str:
     return f"{name}_{n_samples}" if n_samples in (100, 500, 5000) else name
 
 
-def _table(rows: list[dict]) -> str:
+def _table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| Tasks | Variant | Metric | Value | Stderr (bootstrap SD) | 95% CI | n_blanks |",
         "|---|---|---|---:|---:|---|---:|",
@@ -338,7 +339,9 @@ def _table(rows: list[dict]) -> str:
 # ----------------------------------------------------------------------------------------------- evaluate
 
 
-def _score_records(records: list[dict], language: str, tokenizer: Tokenizer, scorer: str) -> list[BlankScore]:
+def _score_records(
+    records: list[dict[str, Any]], language: str, tokenizer: Tokenizer, scorer: str
+) -> list[BlankScore]:
     scores: list[BlankScore] = []
     for rec in records:
         scores.extend(
@@ -356,7 +359,7 @@ def _run_variant(
     out: Path,
     progress: Any,
     runners: dict[str, Runner],
-) -> tuple[list[dict], dict]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     path = out / f"predictions-{variant}.jsonl"
     done = {} if config.fresh else _read_predictions(path)
     if config.fresh and path.exists():
@@ -455,7 +458,7 @@ def _check_complete(dataset: Path) -> None:
             )
 
 
-def evaluate(config: EvalConfig) -> dict:
+def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run (or resume) an evaluation and write predictions, ``metrics.json`` and ``table.md``.
 
     Returns the metrics dict: top-level ``exact_match``, ``jaccard`` (percent over blanks) and ``n_blanks``
@@ -493,9 +496,9 @@ def evaluate(config: EvalConfig) -> dict:
             )
     atomic_write_text(run_file, json.dumps({"signature": signature}, indent=2) + "\n")
     progress = _progress()
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     task = lmms_eval_task_name(language, difficulty, len(samples))
-    runners: dict = {}
+    runners: dict[str, Any] = {}
     for variant in variants:
         records, stats = _run_variant(config, samples, variant, language, tokenizer, out, progress, runners)
         t0 = time.perf_counter()
@@ -510,7 +513,7 @@ def evaluate(config: EvalConfig) -> dict:
             "timing": stats,
         }
     first = results[variants[0]]
-    metrics: dict = {
+    metrics: dict[str, Any] = {
         "exact_match": first["exact_match"],
         "jaccard": first["jaccard"],
         "n_blanks": first["n_blanks"],

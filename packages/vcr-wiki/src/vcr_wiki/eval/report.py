@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PAPER_REFERENCE", "TASKS", "load_result", "render_report"]
 
@@ -68,7 +69,7 @@ PAPER_REFERENCE: dict[str, dict[str, tuple[float | None, float | None]]] = {
 }
 
 
-def load_result(path: str | Path) -> list[dict]:
+def load_result(path: str | Path) -> list[dict[str, Any]]:
     """The rows of one result: ``{"label", "task", "variant", "exact_match", "jaccard", ...}`` per variant.
 
     ``path`` is a ``metrics.json`` or a folder holding one. Raises ValueError naming the file and the missing

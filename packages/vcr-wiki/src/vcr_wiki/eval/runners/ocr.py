@@ -96,7 +96,7 @@ class TesseractRunner:
         return ImageOps.expand(im, self.border, fill="white") if self.border else im
 
     def _read(self, image: Image.Image) -> str:
-        return self._tess.image_to_string(self._prepare(image), lang=self.lang, config=self.config)
+        return str(self._tess.image_to_string(self._prepare(image), lang=self.lang, config=self.config))
 
     def predict(self, images: Sequence[Image.Image], prompts: Sequence[str]) -> list[str]:
         """The text Tesseract reads in each image (the prompts are ignored)."""

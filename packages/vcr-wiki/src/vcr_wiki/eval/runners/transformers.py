@@ -84,7 +84,7 @@ class TransformersRunner:
                 "image-text-to-text class in transformers"
             )
         try:
-            processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
+            processor = AutoProcessor.from_pretrained(folder, local_files_only=True)  # type: ignore[no-untyped-call]
         except (ValueError, OSError, KeyError, TypeError) as err:
             raise ValueError(f"{str(folder)!r}: no usable processor ({err})") from err
         tokenizer = getattr(processor, "tokenizer", None)
@@ -122,7 +122,9 @@ class TransformersRunner:
 
     def _prompt(self, prompt: str) -> str:
         conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-        return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        return str(
+            self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        )
 
     def _encode(self, texts: list[str], images: list[Image.Image]) -> Any:  # a BatchFeature
         """Processor inputs; images as a flat list (one per prompt) or, for processors that want it
