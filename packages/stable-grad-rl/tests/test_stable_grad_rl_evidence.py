@@ -14,13 +14,10 @@ from stable_grad_rl.cli import main
 from stable_grad_rl.evidence import EvidenceConfig, best_lrs, local_runner, run_evidence
 from stable_grad_rl.evidence_report import (
     bootstrap_ci,
-    render_readme_section,
-    render_table,
     verdicts,
 )
 from stable_grad_rl.folders import MARKER
 
-PKG = Path(__file__).resolve().parents[1]
 TINY_PQN = {
     "num_envs": 4,
     "num_steps": 8,
@@ -42,6 +39,10 @@ def _numbers(results: dict[str, Any]) -> dict[str, Any]:
     for key in ("cells", "sweep_cells"):
         strip[key] = [{k: v for k, v in c.items() if k != "cpu_s"} for c in results[key]]
     return strip
+
+
+def never(jobs: list[tuple[str, dict[str, Any], str]]) -> list[dict[str, Any]]:
+    raise AssertionError(f"no cell should run, got {[j[0] for j in jobs]}")
 
 
 def test_resume_after_a_kill_gives_the_uninterrupted_numbers(tmp_path: Path) -> None:
@@ -69,9 +70,12 @@ def test_resume_after_a_kill_gives_the_uninterrupted_numbers(tmp_path: Path) -> 
     assert _numbers(resumed) == _numbers(whole)
     assert all((out / "cells" / n).stat().st_mtime_ns == t for n, t in finished.items())  # skipped
     assert not list(out.glob(".cell-*"))
-    other = EvidenceConfig(**{**TINY.__dict__, "seeds": (0, 1, 2)})
-    with pytest.raises(ValueError, match="differs"):
+    other = EvidenceConfig(**{**TINY.__dict__, "steps": 128})
+    with pytest.raises(ValueError, match=r"steps in .* differ"):
         run_evidence(other, out, resume=True, log=lambda _: None)
+    fewer = EvidenceConfig(**{**TINY.__dict__, "seeds": (1,)})  # a smaller grid: every cell is reused
+    again = run_evidence(fewer, out, resume=True, runner=never, log=lambda _: None)
+    assert again["summary"]["plain"]["4"]["per_seed"] == whole["summary"]["plain"]["4"]["per_seed"][1:]
 
 
 def test_cli_runs_refuses_and_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,11 +136,3 @@ def test_best_lr_is_the_highest_mean_return() -> None:
              {"arm": "multiskip", "lr": 1e-3, "final_return": 1.0},
              {"arm": "multiskip", "lr": 3e-2, "final_return": 1.0}]  # fmt: skip
     assert best_lrs(TINY, sweep) == {"plain": 3e-2, "multiskip": 1e-3}  # a tie goes to the smaller lr
-
-
-def test_readme_evidence_table_is_generated_from_the_committed_results() -> None:
-    results = json.loads((PKG / "evidence" / "results.json").read_text())
-    readme = (PKG / "README.md").read_text()
-    assert render_readme_section(results) in readme
-    assert (PKG / "evidence" / "table.md").read_text() == render_table(results)
-    assert results["config"]["scale"] == "default" and len(results["config"]["seeds"]) >= 5

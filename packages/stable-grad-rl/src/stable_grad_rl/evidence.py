@@ -9,7 +9,7 @@ the Kron optimizer). Depths are Linear layers of the plain network (residual arm
 Output folder::
 
     .stable-grad-rl-run.json   ownership marker (kind "evidence"), written first
-    evidence.json              the requested grid (a --resume must ask for the same one)
+    evidence.json              the requested grid (a --resume may change it, not the cells' settings)
     cells/<cell>.json          one finished cell each (written atomically: a kill loses only running cells)
     results.json, table.md, evidence.png   written at the end (see :mod:`stable_grad_rl.evidence_report`)
 
@@ -38,6 +38,9 @@ from stable_grad_rl.sweep import _parent_guard, _worker_init, intervention_netwo
 
 #: evidence arm -> sweep intervention
 ARMS: dict[str, str] = {"plain": "baseline", "ln": "ln", "multiskip": "multiskip", "kron": "all"}
+#: What every cell of a folder shares; ``--resume`` may change the rest (arms, depths, seeds, the sweep):
+#: finished cells of the new grid are reused, the missing ones run.
+CELL_FIELDS = ("env", "steps", "width", "algo_config", "device")
 #: The marker kind of an evidence folder.
 EVIDENCE_KIND = "evidence"
 _MINATAR = {"exploration_fraction": 0.2}
@@ -290,8 +293,13 @@ def check_evidence(config: EvidenceConfig, out: Path, *, resume: bool, overwrite
             old = json.loads(grid.read_text()).get("config")
         except (OSError, ValueError, AttributeError) as err:
             raise ValueError(f"{grid} is unreadable; pass --overwrite") from err
-        if old != config.to_dict():
-            raise ValueError(f"--resume: the grid in {grid} differs from the requested one")
+        new = config.to_dict()
+        changed = [k for k in CELL_FIELDS if not isinstance(old, dict) or old.get(k) != new[k]]
+        if changed:
+            raise ValueError(
+                f"--resume: {', '.join(changed)} in {grid} differ from the requested ones (the finished "
+                "cells would not fit); pass --overwrite"
+            )
     return existing
 
 
