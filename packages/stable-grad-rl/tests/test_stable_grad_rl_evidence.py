@@ -14,6 +14,8 @@ from stable_grad_rl.cli import main
 from stable_grad_rl.evidence import EvidenceConfig, best_lrs, local_runner, run_evidence
 from stable_grad_rl.evidence_report import (
     bootstrap_ci,
+    render_readme_section,
+    render_table,
     verdicts,
 )
 from stable_grad_rl.folders import MARKER
@@ -136,3 +138,12 @@ def test_best_lr_is_the_highest_mean_return() -> None:
              {"arm": "multiskip", "lr": 1e-3, "final_return": 1.0},
              {"arm": "multiskip", "lr": 3e-2, "final_return": 1.0}]  # fmt: skip
     assert best_lrs(TINY, sweep) == {"plain": 3e-2, "multiskip": 1e-3}  # a tie goes to the smaller lr
+
+
+@pytest.mark.parametrize("source", ["evidence/results.json", "evidence/kron/results.json"])
+def test_readme_evidence_tables_are_generated_from_the_committed_results(source: str) -> None:
+    pkg = Path(__file__).resolve().parents[1]
+    results = json.loads((pkg / source).read_text())
+    assert render_readme_section(results, source) in (pkg / "README.md").read_text()
+    assert (pkg / source).with_name("table.md").read_text() == render_table(results)
+    assert results["config"]["scale"] == "default" and len(results["config"]["seeds"]) >= 5

@@ -133,7 +133,7 @@ SCALES: dict[str, EvidenceConfig] = {
 }  # fmt: skip
 
 #: Relative CPU cost of a cell by arm (Kron's preconditioner), used only for the printed estimate.
-_ARM_COST = {"plain": 1.0, "ln": 1.1, "multiskip": 1.25, "kron": 3.0}
+_ARM_COST = {"plain": 1.0, "ln": 1.1, "multiskip": 1.1, "kron": 6.0}
 
 
 def estimate_cpu_s(cells: Sequence[str], measured_name: str, measured_cpu_s: float) -> float:

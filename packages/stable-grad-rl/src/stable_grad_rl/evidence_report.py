@@ -24,7 +24,8 @@ ARM_LABELS = {
     "kron": "multi-skip + LN + Kron",
 }
 BOOTSTRAP_RESAMPLES = 10_000
-README_BEGIN = "<!-- evidence-table: begin (generated from evidence/results.json) -->"
+#: The README's generated block: ``README_BEGIN.format(source=...)`` ... :data:`README_END`.
+README_BEGIN = "<!-- evidence-table: begin (generated from {source}) -->"
 README_END = "<!-- evidence-table: end -->"
 
 
@@ -218,9 +219,10 @@ def render_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_readme_section(results: dict[str, Any]) -> str:
-    """The README's generated evidence block (between :data:`README_BEGIN` and :data:`README_END`)."""
-    return f"{README_BEGIN}\n{render_table(results)}{README_END}"
+def render_readme_section(results: dict[str, Any], source: str = "evidence/results.json") -> str:
+    """The README's generated evidence block for the results file ``source`` (path relative to the
+    package), between :data:`README_BEGIN` and :data:`README_END`."""
+    return f"{README_BEGIN.format(source=source)}\n{render_table(results)}{README_END}"
 
 
 def plot_evidence(results: dict[str, Any], path: Path) -> Path:
