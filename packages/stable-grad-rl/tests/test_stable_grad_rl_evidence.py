@@ -28,8 +28,8 @@ TINY_PQN = {
     "exploration_fraction": 0.5,
 }
 TINY = EvidenceConfig(
-    scale="test", env="CartPole-v1", steps=64, width=8, arms=("plain", "multiskip"), depths=(2, 4),
-    seeds=(0, 1), sweep_lrs=(1e-3, 3e-2), sweep_depth=4, sweep_seeds=(0,), algo_config=TINY_PQN,
+    scale="test", env="CartPole-v1", steps=64, width=8, arms=("plain", "multiskip"), depths=(2,),
+    seeds=(0, 1), sweep_lrs=(1e-3, 3e-2), sweep_depth=2, sweep_seeds=(0,), algo_config=TINY_PQN,
 )  # fmt: skip
 CLI = ["evidence", "--env", "CartPole-v1", "--steps", "2048", "--width", "8", "--arms", "plain",
        "--depths", "2", "--seeds", "0", "--lrs", "1e-3", "--sweep-depth", "2", "--sweep-seeds", "0"]  # fmt: skip
@@ -49,7 +49,7 @@ def never(jobs: list[tuple[str, dict[str, Any], str]]) -> list[dict[str, Any]]:
 
 def test_resume_after_a_kill_gives_the_uninterrupted_numbers(tmp_path: Path) -> None:
     whole = run_evidence(TINY, tmp_path / "whole", log=lambda _: None)
-    assert len(whole["cells"]) == 8 and len(whole["sweep_cells"]) == 4
+    assert len(whole["cells"]) == 4 and len(whole["sweep_cells"]) == 4
     assert sorted(p.name for p in (tmp_path / "whole").iterdir()) == [
         MARKER, "cells", "evidence.json", "evidence.png", "results.json", "table.md"
     ]  # fmt: skip
@@ -77,7 +77,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_numbers(tmp_path: Path) -> 
         run_evidence(other, out, resume=True, log=lambda _: None)
     fewer = EvidenceConfig(**{**TINY.__dict__, "seeds": (1,)})  # a smaller grid: every cell is reused
     again = run_evidence(fewer, out, resume=True, runner=never, log=lambda _: None)
-    assert again["summary"]["plain"]["4"]["per_seed"] == whole["summary"]["plain"]["4"]["per_seed"][1:]
+    assert again["summary"]["plain"]["2"]["per_seed"] == whole["summary"]["plain"]["2"]["per_seed"][1:]
 
 
 def test_cli_runs_refuses_and_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
