@@ -21,6 +21,7 @@ from stable_grad_rl.diagnostics import (
     weight_norms,
 )
 from stable_grad_rl.envs import make_vec_env
+from stable_grad_rl.evidence import EvidenceConfig, run_evidence
 from stable_grad_rl.networks import (
     AtariCNN,
     ImpalaCNN,
@@ -44,6 +45,7 @@ __all__ = [
     "ActorCritic",
     "AtariCNN",
     "DQNConfig",
+    "EvidenceConfig",
     "GradFlowRecorder",
     "ImpalaCNN",
     "NetworkConfig",
@@ -71,6 +73,7 @@ __all__ = [
     "paper_depth",
     "penultimate_features",
     "representation_metrics",
+    "run_evidence",
     "run_sweep",
     "run_sweep_ray",
     "run_training",

@@ -1,4 +1,4 @@
-"""Command line interface of ``stable-grad-rl``: ``train``, ``sweep``, ``plot`` and ``demo``."""
+"""Command line interface of ``stable-grad-rl``: ``train``, ``sweep``, ``plot``, ``evidence`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from stable_grad_rl.config_cli import (
     parse_sets,
     parse_value,
 )
+from stable_grad_rl.evidence import ARMS as EVIDENCE_ARMS
+from stable_grad_rl.evidence import check_evidence
 from stable_grad_rl.folders import check_folder, write_marker
 from stable_grad_rl.networks import ACTIVATIONS, ENCODERS, MLP_KINDS, NetworkConfig
 from stable_grad_rl.nonstationary import NonStationaryConfig
@@ -177,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--metric", default=None, help="summary metric (default final_return / final_accuracy)")
     plot.add_argument("--runs", nargs="*", default=[], help="run folders for gradient-flow heat maps")
 
+    _evidence_args(sub)
+
     demo = sub.add_parser(
         "demo",
         help="run the short end-to-end demo (used by `umbrella demo`)",
@@ -187,6 +191,69 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="output folder")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
+
+
+def _evidence_args(sub: Any) -> None:
+    ev = sub.add_parser(
+        "evidence", help="regenerate the depth study with controls (results.json, table.md, evidence.png)",
+        description="PQN depth study: plain, LN-only, multi-skip+LN and multi-skip+LN+Kron, each at its best "
+        "lr from a small sweep, over depths and seeds (95%% bootstrap intervals, gate and verdicts). "
+        "Scales: --quick (CPU minutes), default (the README's table, 15-30 CPU-minutes), --full (paper "
+        "scale, GPU). Finished cells persist; --resume skips them.",
+    )  # fmt: skip
+    ev.add_argument("--out", default="runs/evidence", help="output folder")
+    scale = ev.add_mutually_exclusive_group()
+    scale.add_argument("--quick", action="store_true", help="demo scale: CPU minutes")
+    scale.add_argument("--full", action="store_true", help="the paper's scale (width 512, 5M steps, GPU)")
+    ev.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of the depth study")
+    ev.add_argument("--depths", type=int, nargs="+", default=None, help="depths in plain Linear layers")
+    ev.add_argument("--arms", nargs="+", default=None, choices=list(EVIDENCE_ARMS), help="arms")
+    ev.add_argument("--lrs", type=float, nargs="+", default=None, help="learning rates of the sweep")
+    ev.add_argument("--sweep-depth", type=int, default=None, help="depth of the lr sweep")
+    ev.add_argument("--sweep-seeds", type=int, nargs="+", default=None, help="seeds of the lr sweep")
+    ev.add_argument("--steps", type=_positive_int, default=None, help="env steps per cell")
+    ev.add_argument("--width", type=int, default=None, help="hidden width")
+    ev.add_argument("--env", default=None, help="gymnasium id (default MinAtar/Breakout-v1)")
+    ev.add_argument("--device", default=None, help="torch device (default cpu; --full: cuda)")
+    ev.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="local processes or Ray tasks"
+    )
+    ev.add_argument("--workers", type=int, default=None, help="parallel processes (local engine; default 1)")
+    ev.add_argument(
+        "--address", default=None,
+        help="ray engine only: HOST:PORT (or ray://HOST:PORT, or auto), reached before anything is written",
+    )  # fmt: skip
+    _mode_args(ev, "evidence run")
+
+
+def _cmd_evidence(args: argparse.Namespace) -> int:
+    from stable_grad_rl.evidence import local_runner, ray_runner, run_evidence, scale_config
+
+    if args.engine == "local" and args.address is not None:
+        raise ValueError("--address needs --engine ray (it does nothing with --engine local)")
+    if args.engine == "ray" and args.workers is not None:
+        raise ValueError("--workers is for --engine local (Ray schedules one CPU per cell)")
+    workers = 1 if args.workers is None else args.workers
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    cfg = scale_config(
+        "quick" if args.quick else "full" if args.full else "default",
+        seeds=_tuple(args.seeds), depths=_tuple(args.depths), arms=_tuple(args.arms),
+        sweep_lrs=_tuple(args.lrs), sweep_depth=args.sweep_depth, sweep_seeds=_tuple(args.sweep_seeds),
+        steps=args.steps, width=args.width, env=args.env, device=args.device,
+    )  # fmt: skip
+    mode = {"resume": args.resume, "overwrite": args.overwrite}
+    check_evidence(cfg, Path(args.out), **mode)  # everything validated before Ray starts
+    runner = ray_runner(args.address) if args.engine == "ray" else local_runner(workers)
+    results = run_evidence(cfg, args.out, runner=runner, **mode)
+    for text in results["verdicts"].values():
+        print(text)
+    print(f"results in {Path(args.out) / 'results.json'}, {Path(args.out) / 'table.md'}")
+    return 0
+
+
+def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
 
 
 #: Algorithm fields whose name a TrainConfig option already takes (reachable through --set).
@@ -322,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sweep(args)
         if args.command == "plot":
             return _cmd_plot(args)
+        if args.command == "evidence":
+            return _cmd_evidence(args)
         import torch
 
         from stable_grad_rl.demo import run_demo

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -97,7 +98,7 @@ def dormant_fraction(acts: torch.Tensor, tau: float = 0.1) -> float:
 def _singular_values(features: torch.Tensor) -> torch.Tensor:
     if features.dim() != 2:
         raise ValueError(f"features must be a (batch, dim) matrix, got shape {tuple(features.shape)}")
-    return torch.linalg.svdvals(features.detach().double())
+    return cast(torch.Tensor, torch.linalg.svdvals(features.detach().double()))
 
 
 def srank(features: torch.Tensor, delta: float = 0.01) -> int:
@@ -126,7 +127,7 @@ def penultimate_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor | No
     """``model.features(x)`` if defined, else the input of the last ``nn.Linear`` run (``None``: no Linear)."""
     features = getattr(model, "features", None)
     if callable(features):
-        return features(x).reshape(x.shape[0], -1)
+        return cast("torch.Tensor | None", features(x).reshape(x.shape[0], -1))
     seen: list[torch.Tensor] = []
 
     def hook(_m: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -184,7 +185,8 @@ class GradFlowRecorder:
 
     def matrix(self) -> np.ndarray:
         """Array of shape ``(layers, time)``."""
-        return np.asarray(self.rows, dtype=np.float64).T.reshape(len(self.layers), len(self.steps))
+        matrix: np.ndarray = np.asarray(self.rows, dtype=np.float64).T
+        return matrix.reshape(len(self.layers), len(self.steps))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -79,11 +79,11 @@ class _Head(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation (the input of the output Linear)."""
-        return self.act(self.trunk(x))
+        return cast(torch.Tensor, self.act(self.trunk(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network output of shape ``(batch, out_dim)``."""
-        return self.head(self.features(x))
+        return cast(torch.Tensor, self.head(self.features(x)))
 
 
 class PlainMLP(_Head):
@@ -126,7 +126,7 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x + f(x)``."""
-        return x + self.f(x)
+        return cast(torch.Tensor, x + self.f(x))
 
 
 class _BlockTrunk(nn.Module):
@@ -147,7 +147,7 @@ class _BlockTrunk(nn.Module):
         h = g
         for block in self.blocks:
             h = block(h) + g if self.multiskip else block(h)
-        return self.out(h)
+        return cast(torch.Tensor, self.out(h))
 
 
 class ResidualMLP(_Head):
@@ -330,7 +330,7 @@ class AtariCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Flat features of an image batch in [0, 255]."""
-        return self.cnn(x / 255.0)
+        return cast(torch.Tensor, self.cnn(x / 255.0))
 
 
 class _ImpalaResidual(nn.Module):
@@ -346,7 +346,7 @@ class _ImpalaResidual(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.f(x)
+        return cast(torch.Tensor, x + self.f(x))
 
 
 class _ImpalaStage(nn.Module):
@@ -362,7 +362,7 @@ class _ImpalaStage(nn.Module):
         self.out_hw = (ph, pw)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.res(self.pool(self.norm(self.conv(x))))
+        return cast(torch.Tensor, self.res(self.pool(self.norm(self.conv(x)))))
 
 
 class ImpalaCNN(nn.Module):
@@ -388,7 +388,7 @@ class ImpalaCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Flat features of an image batch in [0, 255]."""
-        return self.cnn(x / 255.0)
+        return cast(torch.Tensor, self.cnn(x / 255.0))
 
 
 @dataclass
@@ -420,7 +420,7 @@ class NetworkConfig:
             raise ValueError(f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}")
         return self
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         d = asdict(self)
         d["cnn_channels"] = list(self.cnn_channels)
@@ -437,11 +437,11 @@ class Network(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation."""
-        return self.mlp.features(self.encoder(x))
+        return cast(torch.Tensor, self.mlp.features(self.encoder(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network output."""
-        return self.mlp(self.encoder(x))
+        return cast(torch.Tensor, self.mlp(self.encoder(x)))
 
 
 def build_network(config: NetworkConfig, obs_shape: Sequence[int], out_dim: int | None) -> Network:

@@ -124,7 +124,7 @@ class NonStationaryTrainer:
         idx = torch.randint(0, cfg.n_samples, (cfg.batch_size,), generator=self.gen).to(self.device)
         loss = F.cross_entropy(self.model(x[idx]), y[idx])
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         norms = grad_norms(self.model)
         if cfg.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)

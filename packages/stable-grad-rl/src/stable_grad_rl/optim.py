@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -41,7 +41,7 @@ def _kron_class() -> Any:
     except ImportError as err:  # pragma: no cover - kron-torch is a declared dependency
         raise ImportError("the 'kron' optimizer needs kron-torch: pip install 'kron-torch==0.3.3'") from err
 
-    class EagerKron(Kron):
+    class EagerKron(Kron):  # type: ignore[misc]
         """``kron_torch.Kron`` stepped eagerly, quietly, with its step counters in the state dict."""
 
         @torch.no_grad()
@@ -66,7 +66,7 @@ def _kron_class() -> Any:
                 "update_counter": int(self._update_counter),
                 "rng": [version, list(internal), gauss],
             }
-            return state
+            return cast(dict[str, Any], state)
 
         def load_state_dict(self, state_dict: dict[str, Any]) -> None:
             """Inverse of :meth:`state_dict`."""
@@ -95,7 +95,7 @@ def _kron_class() -> Any:
 
 def make_optimizer(
     name: str,
-    params: Iterable[torch.nn.Parameter] | Iterable[dict],
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
     lr: float,
     *,
     weight_decay: float = 0.0,
@@ -124,4 +124,7 @@ def make_optimizer(
         return torch.optim.RMSprop(param_list, lr=lr, weight_decay=weight_decay, **kwargs)
     if not kron_lr_divisor > 0:
         raise ValueError(f"kron_lr_divisor must be > 0, got {kron_lr_divisor!r}")
-    return _kron_class()(param_list, lr=lr / kron_lr_divisor, weight_decay=weight_decay, **kwargs)
+    return cast(
+        torch.optim.Optimizer,
+        _kron_class()(param_list, lr=lr / kron_lr_divisor, weight_decay=weight_decay, **kwargs),
+    )

@@ -12,6 +12,7 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 #: Seconds to wait for a TCP connection to the cluster's head before giving up.
 CONNECT_TIMEOUT_S = 3.0
@@ -73,3 +74,34 @@ def reach_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str:
         shown = f"{address} ({resolved})" if resolved != address else address
         raise ValueError(f"--address {shown}: no Ray cluster reachable at {host}:{port} ({why})") from err
     return resolved
+
+
+def start_ray(address: str | None) -> Any:
+    """Import Ray and connect to ``address`` (reached first), or start a local instance on 127.0.0.1.
+
+    Nothing happens if Ray is already initialised in this process. Returns the ``ray`` module; a missing
+    Ray or a failed start is a one-line ``ImportError`` / ``ValueError``.
+    """
+    resolved = reach_address(address) if address else None
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError('the ray engine needs Ray: pip install "stable-grad-rl[ray]"') from err
+    if ray.is_initialized():
+        return ray
+    # a loaded machine can take longer than Ray's default 60 s to register the raylet
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
+    try:
+        if resolved:
+            host = split_address(resolved)[0]
+            local = is_loopback(host) and not resolved.startswith("ray://")
+            if local:
+                ray.init(address=resolved, log_to_driver=False, _node_ip_address="127.0.0.1")
+            else:
+                ray.init(address=resolved, log_to_driver=False)
+        else:
+            ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    except Exception as err:  # Ray raises a bare Exception on a slow raylet; nothing written yet
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
+        raise ValueError(f"--address {address or '(local instance)'}: Ray did not start: {first}") from err
+    return ray

@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
-from stable_grad_rl.atomic import atomic_write_bytes, clean_json, current_umask
+from stable_grad_rl.atomic import atomic_write_bytes, current_umask
 from stable_grad_rl.atomic import atomic_write_json as atomic_write_json  # re-exported
+from stable_grad_rl.atomic import clean_json as clean_json  # re-exported
 from stable_grad_rl.folders import (
     check_folder,
     remove_leftovers,

@@ -26,7 +26,7 @@ from typing import Any
 from stable_grad_rl import __version__
 from stable_grad_rl.folders import check_folder, remove_leftovers, staging_path, write_marker
 from stable_grad_rl.networks import NetworkConfig
-from stable_grad_rl.ray_address import is_loopback, reach_address, split_address
+from stable_grad_rl.ray_address import reach_address, start_ray
 from stable_grad_rl.rundir import (
     atomic_write_json,
     clean_json,
@@ -223,11 +223,10 @@ def run_sweep(
 
 def _import_tune() -> Any:
     try:
-        import ray
         from ray import tune
     except ImportError as err:
         raise ImportError('the ray engine needs Ray Tune: pip install "stable-grad-rl[ray]"') from err
-    return ray, tune
+    return tune
 
 
 def run_sweep_ray(
@@ -249,24 +248,12 @@ def run_sweep_ray(
     temporary folder, so ``out`` is identical to a local sweep's. A re-run with ``resume`` continues
     unfinished trials from their checkpoints and returns finished ones as they are.
     """
-    resolved = reach_address(address) if address else None  # before anything is created
-    ray, tune = _import_tune()
+    if address:
+        reach_address(address)  # before anything is created
+    tune = _import_tune()
     out = Path(out).resolve()
     check_sweep(config, out, resume=resume, overwrite=overwrite)
-    if not ray.is_initialized():
-        try:
-            if resolved:
-                host = split_address(resolved)[0]
-                local = is_loopback(host) and not resolved.startswith("ray://")
-                loopback = {"_node_ip_address": "127.0.0.1"} if local else {}
-                ray.init(address=resolved, log_to_driver=False, **loopback)
-            else:
-                ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
-        except (ConnectionError, OSError, RuntimeError, ValueError) as err:  # nothing written yet
-            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
-            raise ValueError(
-                f"--address {address or '(local instance)'}: Ray did not start: {first}"
-            ) from err
+    start_ray(address)
     runs, work = prepare_sweep(config, out, resume=resume, overwrite=overwrite)
     jobs = {name: cfg.to_dict() for name, cfg in runs}
     out_str = str(work)

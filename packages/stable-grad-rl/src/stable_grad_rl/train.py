@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -162,7 +162,7 @@ def make_trainer(config: TrainConfig) -> PQN | PPO | DQN | NonStationaryTrainer:
     agent_cls = {"pqn": PQN, "ppo": PPO, "dqn": DQN}[config.algo]
     agent = agent_cls(envs, network, optimizer, algo_cfg, config.seed)
     agent.log_every, agent.diag_every = config.log_every, config.diag_every
-    return agent
+    return cast(PQN | PPO | DQN, agent)
 
 
 def set_threads(threads: int) -> None:

@@ -77,7 +77,7 @@ class Agent:
 
     def _backward_step(self, loss: torch.Tensor, max_grad_norm: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         self.last_grad_norms = grad_norms(self.network)
         if max_grad_norm > 0:
             nn.utils.clip_grad_norm_(self.network.parameters(), max_grad_norm)

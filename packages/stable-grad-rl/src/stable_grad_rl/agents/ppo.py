@@ -10,7 +10,7 @@ accepted too. Any optimizer can be plugged in. Gradient clipping 0.5 as upstream
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -47,7 +47,7 @@ class ActorCritic(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The policy's penultimate representation (the body's output)."""
-        return self.body(x)
+        return cast(torch.Tensor, self.body(x))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy logits ``(batch, n_actions)`` and state values ``(batch,)``."""
@@ -171,9 +171,9 @@ class PPO(Agent):
             with torch.no_grad():
                 logits, value = self._split(self.obs)
                 dist = Categorical(logits=logits)
-                action = dist.sample()
+                action = dist.sample()  # type: ignore[no-untyped-call]
             obs_buf[t], done_buf[t], val_buf[t] = self.obs, self.next_done, value
-            act_buf[t], logp_buf[t] = action, dist.log_prob(action)
+            act_buf[t], logp_buf[t] = action, dist.log_prob(action)  # type: ignore[no-untyped-call]
             self.obs, reward, done = self._env_step(action.cpu().numpy())
             rew_buf[t] = torch.as_tensor(np.sign(reward) if cfg.reward_clip else reward, device=dev)
             self.next_done = torch.as_tensor(done, dtype=torch.float32, device=dev)
@@ -193,7 +193,7 @@ class PPO(Agent):
                 idx = perm[start : start + mb]
                 logits, value = self._split(b_obs[idx])
                 dist = Categorical(logits=logits)
-                logratio = dist.log_prob(b_act[idx]) - b_logp[idx]
+                logratio = dist.log_prob(b_act[idx]) - b_logp[idx]  # type: ignore[no-untyped-call]
                 ratio = logratio.exp()
                 a = b_adv[idx]
                 if cfg.norm_adv:
@@ -204,7 +204,7 @@ class PPO(Agent):
                     v_loss = 0.5 * torch.max((value - b_ret[idx]) ** 2, (v_clipped - b_ret[idx]) ** 2).mean()
                 else:
                     v_loss = 0.5 * ((value - b_ret[idx]) ** 2).mean()
-                entropy = dist.entropy().mean()
+                entropy = dist.entropy().mean()  # type: ignore[no-untyped-call]
                 loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
                 self._backward_step(loss, cfg.max_grad_norm)
                 with torch.no_grad():
