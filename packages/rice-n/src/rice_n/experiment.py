@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from rice_n import __version__
-from rice_n._io import OutputError, check_output_dir, output_dir, write_bytes_atomic, write_json_atomic
+from rice_n._io import (
+    OutputError,
+    check_owned_dir,
+    output_dir,
+    owned_output,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_marker,
+)
 from rice_n.params import RiceParams, default_params
 from rice_n.protocols import ClimateClub, Protocol, protocol_label
 
@@ -230,23 +238,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes (default 20)")
     parser.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation's sampled actions")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted experiment in DIR")
+    parser.add_argument("--overwrite", action="store_true", help="replace the experiment in DIR once done")
     parser.add_argument("--protocols", default=None, help="a subset, comma-separated (default: all three)")
     args = parser.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
         if not seeds or args.episodes < 1 or args.eval_episodes < 1:
             raise ValueError("--seeds, --episodes and --eval-episodes need at least one seed / episode")
-        check_output_dir(args.out, ("runs", "results.json"), "rice-n experiment", overwrite=args.resume)
-        with output_dir(args.out):
-            results = run_experiment(
-                Path(args.out),
-                seeds,
-                args.episodes,
-                args.eval_episodes,
-                args.eval_seed,
-                args.resume,
-                only=args.protocols.split(",") if args.protocols else None,
-            )
+        if args.resume and args.overwrite:
+            raise ValueError("--resume and --overwrite exclude each other")
+        out = Path(args.out)
+        held = check_owned_dir(
+            out,
+            "evidence",
+            "rice-n evidence",
+            replace=args.resume or args.overwrite,
+            flags="--resume or --overwrite",
+        )
+        only = args.protocols.split(",") if args.protocols else None
+        if held and args.resume:
+            with output_dir(out):
+                write_marker(out, "evidence")  # refreshed (atomic): a run killed before it has it already
+                results = run_experiment(
+                    out, seeds, args.episodes, args.eval_episodes, args.eval_seed, True, only=only
+                )
+        else:
+            with owned_output(out, "evidence", held) as folder:
+                results = run_experiment(
+                    folder, seeds, args.episodes, args.eval_episodes, args.eval_seed, False, only=only
+                )
     except (OutputError, ValueError) as exc:
         print(f"rice_n.experiment: error: {exc}", file=sys.stderr)
         return 2
