@@ -113,7 +113,9 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
     return (
         PPOConfig()
         .environment(RiceMultiAgentEnv, env_config=env_config, disable_env_checking=True)
-        .env_runners(num_env_runners=num_env_runners, batch_mode="complete_episodes")
+        # no sample timeout: RLlib drops an env runner's episodes that come later than it (the default
+        # 60 s on a loaded machine), which would make the run depend on timing
+        .env_runners(num_env_runners=num_env_runners, batch_mode="complete_episodes", sample_timeout_s=None)
         .multi_agent(policies={MODULE_ID}, policy_mapping_fn=_shared_policy, count_steps_by="agent_steps")
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={MODULE_ID: spec}))
         .training(
