@@ -19,7 +19,7 @@ from typing import Any
 
 from rice_n import __version__
 from rice_n._flags import add_dataclass_flags, overrides, parse_int
-from rice_n.train.config import ALGOS, PRESETS, TrainConfig
+from rice_n.train.config import ALGOS, TrainConfig
 
 SEED_HELP = (
     "seed of every random draw of this command (%s); the climate-economy model itself is "
@@ -234,7 +234,6 @@ def _add_train_parsers(sub: Any) -> None:
     tr.add_argument(
         "--preset",
         default="ppo",
-        choices=sorted(PRESETS),
         help="ppo (default: the TrainConfig defaults below) | a2c | a2c-rllib | a2c-warpdrive (upstream's "
         "yaml); the options below change single fields of it",
     )

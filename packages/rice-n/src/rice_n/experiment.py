@@ -227,7 +227,7 @@ def format_table(results: dict[str, Any]) -> str:
                 f"| {name} | {cell(d['trained_temperature_rise'], '+.2f')} | "
                 f"{cell(d['untrained_temperature_rise'], '+.2f')} | {cell(d['trained_gross_output'], '+.0f')} |\n"
             )
-    return text
+    return str(text)
 
 
 def plot_protocols(results: dict[str, Any], out: Path) -> list[str]:

@@ -31,7 +31,7 @@ class RiceMultiAgentEnv(MultiAgentEnv):
     """One RICE-N episode for RLlib; ``config`` = ``{"protocol", "mode", "stage_dims"}``."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         config = dict(config or {})
         self.pz = parallel_env(protocol=config.get("protocol", "none"), mode=config.get("mode", "upstream"))
         batch = self.pz.batch
@@ -68,13 +68,17 @@ class RiceMultiAgentEnv(MultiAgentEnv):
     def _by_index(self, per_name: dict[str, Any]) -> dict[int, Any]:
         return {i: per_name[name] for i, name in enumerate(self.names)}
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """Start an episode (the model is deterministic; ``seed`` is accepted for the API)."""
         pz_obs, infos = self.pz.reset(seed=seed)
         self.masked_taken = 0
         return self._obs(pz_obs), self._by_index(infos)
 
-    def step(self, action_dict: dict[Any, Any]) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
+    def step(  # type: ignore[override]
+        self, action_dict: dict[Any, Any]
+    ) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]:
         """Step all regions; count masked levels taken; the last infos carry the episode's metrics."""
         acts = np.stack([np.asarray(action_dict[i], dtype=np.int64) for i in self.agents])
         mask = self.pz.batch.action_mask()[0]

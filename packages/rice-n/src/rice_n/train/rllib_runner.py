@@ -110,8 +110,9 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
         "mode": config.mode,
         "stage_dims": config.stage_dims,
     }
-    return (
-        PPOConfig()
+    ppo: Any = PPOConfig  # untyped in RLlib
+    built: PPOConfig = (
+        ppo()
         .environment(RiceMultiAgentEnv, env_config=env_config, disable_env_checking=True)
         # no sample timeout: RLlib drops an env runner's episodes that come later than it (the default
         # 60 s on a loaded machine), which would make the run depend on timing
@@ -128,7 +129,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
             clip_param=config.clip_param,
             vf_loss_coeff=config.vf_coeff,
             vf_clip_param=float("inf"),
-            entropy_coeff=_entropy(config),  # type: ignore[arg-type]  # RLlib also takes a schedule
+            entropy_coeff=_entropy(config),  # RLlib also takes a schedule
             grad_clip=config.grad_clip,
             grad_clip_by="global_norm",
             # the KL term is computed (reported as approx_kl) but weighs 0, as in the built-in PPO
@@ -138,6 +139,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
         .callbacks(EpisodeMetrics)
         .debugging(seed=config.seed, log_level="ERROR")
     )
+    return built
 
 
 def check_config(config: TrainConfig, num_env_runners: int) -> None:
@@ -359,7 +361,7 @@ def train_rllib(
     counters, history = check_resume(out, config) if (resume and started) else (None, [])
     run = _Run(out, config, counters or {"iteration": 0, "episodes": 0, "env_steps": 0})
     run.history = history
-    algo = ppo_config(config, num_env_runners).build_algo()
+    algo: Any = ppo_config(config, num_env_runners).build_algo()
     try:
         with output_dir(out):
             if has_run:
