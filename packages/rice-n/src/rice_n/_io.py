@@ -156,12 +156,34 @@ def recover_leftovers(path: str | Path) -> None:
         what, _, pid = leftover.name[len(prefix) :].rpartition("-")
         if not leftover.name.startswith(prefix) or what not in ("staging", "old") or not pid.isdigit():
             continue
-        if _alive(int(pid)) or (read_marker(leftover) is None and what == "old"):
+        if _alive(int(pid)) or not _ours(leftover):
             continue
         if what == "old" and not path.exists():
             leftover.rename(path)
         else:
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _ours(folder: Path) -> bool:
+    """True when ``folder`` is a folder holding a rice-n marker, or an empty folder (a staging folder killed
+    between its creation and its marker); anything else is never removed."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if read_marker(folder) is not None:
+        return True
+    try:
+        return not any(folder.iterdir())
+    except OSError:
+        return False
+
+
+def _remove_own(folder: Path) -> None:
+    """Remove ``folder`` if it is ours (see :func:`_ours`); raise OutputError if something else is there."""
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if not _ours(folder):
+        raise OutputError(f"{str(folder)!r} is in the way and holds no {MARKER}; move it away")
+    shutil.rmtree(folder)
 
 
 def check_owned_dir(
@@ -216,7 +238,7 @@ def owned_output(path: str | Path, kind: str, replace: bool, marker: bool = True
             yield path
         return
     staging = _sibling(path, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
+    _remove_own(staging)
     staging.mkdir()
     try:
         if marker:

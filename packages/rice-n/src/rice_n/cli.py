@@ -9,12 +9,17 @@ same result for every seed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import os
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 from rice_n import __version__
+from rice_n._flags import add_dataclass_flags, overrides, parse_int
+from rice_n.train.config import ALGOS, TrainConfig
 
 SEED_HELP = (
     "seed of every random draw of this command (%s); the climate-economy model itself is "
@@ -55,9 +60,21 @@ def _protocol(p: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+class _UsageError(Exception):
+    """An argparse error (unknown option, bad value): printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), raised to :func:`main`."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Raise the error instead of printing the usage and exiting."""
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``rice-n`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rice-n",
         description="The RICE-N multi-region climate-economy simulator, negotiation protocols and multi-agent "
         "RL. --seed means one thing everywhere: the seed of the command's random draws (the model is "
@@ -103,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_train_parsers(sub)
 
+    _add_evidence_parser(sub)
+
     demo = sub.add_parser(
         "demo",
         help="the short end-to-end demo: PPO training, its evaluation against the random policy",
@@ -114,6 +133,84 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", metavar="DIR", help="folder for the demo's outputs")
     demo.add_argument("--seed", type=int, default=0, help=SEED_HELP % "training and evaluation")
     return parser
+
+
+def _add_evidence_parser(sub: Any) -> None:
+    """The ``evidence`` subcommand (the protocol experiment; ``python -m rice_n.experiment`` is an alias)."""
+    ev = sub.add_parser(
+        "evidence",
+        help="the protocol experiment: trained and untrained policies under none, bilateral, climate club",
+        description="Train the shared PPO policy under each protocol (none, bilateral, a climate club) with "
+        "the same seeds in every arm, evaluate every trained policy and the untrained one of the same "
+        "protocol and seed, and write DIR/results.json (every seed), table.md (mean and 95 %% bootstrap "
+        "interval, the gate sentence: does negotiation change the temperature at all?) and protocols.png. "
+        "A killed experiment continues with --resume.",
+    )
+    ev.add_argument("--out", required=True, metavar="DIR", help="experiment folder")
+    scale = ev.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--quick",
+        action="store_true",
+        help="40 training episodes, 5 evaluation episodes per run (CPU, minutes)",
+    )
+    scale.add_argument(
+        "--full",
+        action="store_true",
+        help="1000 training episodes, 20 evaluation episodes, seeds 0-9 (GPU/cluster)",
+    )
+    ev.add_argument(
+        "--seeds",
+        nargs="+",
+        default=None,
+        metavar="S",
+        help="training seeds, the same in every arm (space- or comma-separated; default 0 1 2 3 4)",
+    )
+    ev.add_argument("--episodes", type=int, default=None, help="training episodes per run (default 200)")
+    ev.add_argument("--eval-episodes", type=int, default=None, help="evaluation episodes (default 10)")
+    ev.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation's sampled actions")
+    ev.add_argument(
+        "--protocols", default=None, help="a subset, comma-separated (default: none,bilateral,climate-club)"
+    )
+    ev.add_argument("--workers", type=int, default=1, help="runs at once (processes or Ray tasks; default 1)")
+    ev.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="local processes (default) or Ray tasks"
+    )
+    ev.add_argument(
+        "--address",
+        default=None,
+        help="ray: an existing Ray cluster (default: a local instance on 127.0.0.1)",
+    )
+    runs = ev.add_mutually_exclusive_group()
+    runs.add_argument("--resume", action="store_true", help="continue the experiment in DIR")
+    runs.add_argument("--overwrite", action="store_true", help="replace the experiment in DIR once complete")
+
+
+#: TrainConfig fields with a flag of their own (``--protocol``/``--set``, ``--mode``, ``--seed``).
+CLI_OWN_FIELDS = ("protocol", "mode", "seed")
+#: Help texts of the TrainConfig flags (the default is appended from the dataclass).
+TRAIN_HELP = {
+    "algo": "learner",
+    "episodes": "training episodes",
+    "num_envs": "episodes per iteration (lockstep batch)",
+    "hidden": "hidden sizes, comma-separated",
+    "gamma": "discount factor",
+    "gae_lambda": "GAE lambda",
+    "lr": "learning rate (Adam)",
+    "vf_coeff": "value-loss coefficient",
+    "grad_clip": "global gradient-norm clip",
+    "entropy_schedule": "entropy coefficient, piecewise linear in env steps: STEP:COEFF points",
+    "clip_param": "PPO clip range",
+    "epochs": "PPO epochs per iteration",
+    "minibatches": "PPO minibatches per epoch",
+    "normalize_advantages": "normalize advantages per update",
+    "stage_dims": "only the current stage's action dims count in log-probs and entropy",
+    "extra": "free-form notes stored in the run's config",
+}
+
+
+def train_fields() -> list[str]:
+    """The TrainConfig fields that ``rice-n train`` takes as ``--field-name`` flags."""
+    return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in CLI_OWN_FIELDS]
 
 
 def _add_train_parsers(sub: Any) -> None:
@@ -132,26 +229,32 @@ def _add_train_parsers(sub: Any) -> None:
     tr.add_argument(
         "--seed", type=int, default=0, help=SEED_HELP % "network initialization, sampled actions, minibatches"
     )
-    tr.add_argument("--episodes", type=int, default=None, help="training episodes (default: the preset's)")
     _protocol(tr, "negotiation protocol")
     tr.add_argument("--mode", choices=["upstream", "paper"], default="upstream", help="equations to use")
     tr.add_argument(
-        "--preset", default="ppo", help="ppo (default) | a2c | a2c-rllib | a2c-warpdrive (upstream's yaml)"
+        "--preset",
+        default="ppo",
+        help="ppo (default: the TrainConfig defaults below) | a2c | a2c-rllib | a2c-warpdrive (upstream's "
+        "yaml); the options below change single fields of it",
     )
-    tr.add_argument("--num-envs", type=int, default=None, help="episodes per iteration (lockstep batch)")
-    tr.add_argument("--hidden", default=None, help="hidden sizes, comma-separated (default 256,256)")
-    tr.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-4)")
-    tr.add_argument("--epochs", type=int, default=None, help="PPO epochs per iteration")
+    cfg = tr.add_argument_group(
+        "TrainConfig fields",
+        "one flag per field of rice_n.train.TrainConfig; unset flags keep the preset's value",
+    )
+    add_dataclass_flags(cfg, TrainConfig, skip=CLI_OWN_FIELDS, choices={"algo": ALGOS}, helps=TRAIN_HELP)
     runs = tr.add_mutually_exclusive_group()
     runs.add_argument("--resume", action="store_true", help="continue the run in DIR from its checkpoint")
     runs.add_argument("--overwrite", action="store_true", help="discard the run in DIR and start anew")
     tr.add_argument(
-        "--checkpoint-every", type=int, default=5, help="iterations between checkpoints (>= 1; default 5)"
+        "--checkpoint-every",
+        type=parse_int,
+        default=5,
+        help="iterations between checkpoints (>= 1; default 5)",
     )
     tr.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:INDEX")
     tr.add_argument(
         "--threads",
-        type=int,
+        type=parse_int,
         default=1,
         help="torch CPU threads of the trainer (default 1: the networks are small, and more threads mostly "
         "spin-wait, costing CPU time on a shared machine)",
@@ -165,7 +268,7 @@ def _add_train_parsers(sub: Any) -> None:
         "'rice-n[ray]'), same run folder",
     )
     tr.add_argument(
-        "--num-env-runners", type=int, default=0, help="rllib: Ray sampling actors (0: in-process)"
+        "--num-env-runners", type=parse_int, default=0, help="rllib: Ray sampling actors (0: in-process)"
     )
     tr.add_argument(
         "--address", default=None, help="rllib: an existing Ray cluster (default: a local instance)"
@@ -226,33 +329,24 @@ def _no_matplotlib_note(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from rice_n.train.config import preset
+
     try:
-        from rice_n.train import preset, train
+        from rice_n.train import train
     except ImportError as exc:
         raise CliError(
             f"rice-n train needs torch and safetensors: pip install 'rice-n[train]' ({exc})"
         ) from None
-    try:
-        hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
-    except ValueError:
-        raise CliError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
-    for name in ("episodes", "num_envs", "epochs", "threads"):
+    for name in ("episodes", "num_envs", "epochs", "minibatches", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CliError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+    if args.hidden is not None and any(h < 1 for h in args.hidden):
+        raise CliError(f"--hidden must be positive sizes, got {','.join(map(str, args.hidden))}")
+    if args.lr is not None and args.lr <= 0:
         raise CliError(f"--lr must be a finite number > 0, got {args.lr}")
-    config = preset(
-        args.preset,
-        episodes=args.episodes,
-        protocol=_protocol_from(args),
-        mode=args.mode,
-        num_envs=args.num_envs,
-        hidden=hidden,
-        lr=args.lr,
-        epochs=args.epochs,
-        seed=args.seed,
-    )
+    fields = overrides(args, train_fields())
+    config = preset(args.preset, protocol=_protocol_from(args), mode=args.mode, seed=args.seed, **fields)
     if not args.no_plots:
         _no_matplotlib_note(args)
     if args.engine == "local" and (args.address or args.num_env_runners):
@@ -412,12 +506,105 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), args.seed, episodes=args.episodes)
 
 
-COMMANDS = {"simulate": _simulate, "train": _train, "evaluate": _evaluate, "compare": _compare, "demo": _demo}
+def _seeds(values: list[str]) -> tuple[int, ...]:
+    """``--seeds``: ASCII integers >= 0, space- or comma-separated, no repeats."""
+    items = [x.strip() for v in values for x in v.split(",")]
+    if not items or any(not (x.isascii() and x.isdigit()) for x in items):
+        raise CliError(f"--seeds must be integers >= 0, got {' '.join(values)!r}")
+    seeds = tuple(int(x) for x in items)
+    if len(set(seeds)) != len(seeds):
+        raise CliError(f"--seeds repeats a seed: {' '.join(values)!r}")
+    return seeds
+
+
+def _evidence_config(args: argparse.Namespace) -> Any:
+    from rice_n.experiment import SCALES, experiment_protocols
+
+    base = SCALES["quick" if args.quick else "full" if args.full else "default"]
+    changes: dict[str, Any] = {"eval_seed": args.eval_seed}
+    if args.seeds is not None:
+        changes["seeds"] = _seeds(args.seeds)
+    for name in ("episodes", "eval_episodes"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise CliError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+            changes[name] = value
+    if args.protocols is not None:
+        names = tuple(dict.fromkeys(x.strip() for x in args.protocols.split(",")))
+        known = experiment_protocols()
+        if not names or any(n not in known for n in names):
+            raise CliError(f"--protocols must name some of {', '.join(known)}, got {args.protocols!r}")
+        changes["protocols"] = names
+    if args.eval_seed < 0:
+        raise CliError(f"--eval-seed must be >= 0, got {args.eval_seed}")
+    return dataclasses.replace(base, **changes)
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    from rice_n._io import check_owned_dir, output_dir, owned_output, write_marker
+    from rice_n.experiment import check_settings, format_table, run_evidence
+
+    config = _evidence_config(args)
+    if args.workers < 1:
+        raise CliError(f"--workers must be >= 1, got {args.workers}")
+    ray_address: Any = False
+    if args.engine == "local":
+        if args.address is not None:
+            raise CliError("--address needs --engine ray")
+    else:
+        if args.address is None and "ray" not in sys.modules:
+            from rice_n.train.rllib import LOOPBACK_ENV
+
+            os.environ.setdefault(LOOPBACK_ENV, "0")  # read at import: the local instance on 127.0.0.1
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise CliError('--engine ray needs ray: pip install "rice-n[ray]"') from None
+        from rice_n.train.rllib import check_address
+
+        ray_address = check_address(args.address)
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise CliError(f"rice-n evidence needs torch: pip install 'rice-n[train]' ({exc})") from None
+    out = Path(args.out)
+    held = check_owned_dir(
+        out,
+        "evidence",
+        "rice-n evidence",
+        replace=args.resume or args.overwrite,
+        flags="--resume or --overwrite",
+    )
+    if held and args.resume:
+        check_settings(out, config)
+        with output_dir(out):
+            write_marker(out, "evidence")  # rewritten atomically: the folder already holds it
+            results = run_evidence(out, config, args.workers, ray_address)
+    else:
+        with owned_output(out, "evidence", held) as folder:
+            results = run_evidence(folder, config, args.workers, ray_address)
+    print(format_table(results), end="")
+    return 0
+
+
+COMMANDS = {
+    "simulate": _simulate,
+    "train": _train,
+    "evaluate": _evaluate,
+    "compare": _compare,
+    "evidence": _evidence,
+    "demo": _demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rice-n`` console script: exit 0, or 2 with one line on a bad input."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         return COMMANDS[args.command](args)
     except (CliError, ValueError) as exc:  # PlanError, ParamsError, PolicyError, OutputError, ...

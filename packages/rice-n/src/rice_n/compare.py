@@ -18,10 +18,12 @@ from rice_n.metrics import hypervolume, pareto_front
 COMPARE_COLUMNS = ("name", "source", *METRIC_KEYS, "hypervolume", "on_front")
 
 
-def _load_entry(spec: str, episodes: int, seed: int, greedy: bool) -> tuple[dict[str, Any], list[dict]]:
+def _load_entry(
+    spec: str, episodes: int, seed: int, greedy: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics of one compared policy (and its training history, if it is a run folder)."""
     path = Path(spec)
-    history: list[dict] = []
+    history: list[dict[str, Any]] = []
     if spec != "random" and path.is_dir() and (path / "metrics.json").is_file():
         data = json.loads((path / "metrics.json").read_text())
         missing = [k for k in ("climate_index", "economic_index") if k not in data]

@@ -13,19 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from rice_n import __version__
-from rice_n._io import check_output_dir, output_dir, write_json_atomic
+from rice_n._io import check_owned_dir, owned_output, write_json_atomic
 from rice_n.batch import BatchRiceEnv
 from rice_n.simulate import NAMED_POLICIES, policy_fractions, simulate, write_outputs
 
 DEMO_EPISODES = 120
 EVAL_EPISODES = 10
-#: What a previous demo leaves in its folder (a folder holding one of these may be reused).
-DEMO_MARKERS = ("demo.json", "run", "business-as-usual", "moderate")
 
 
-def check_demo_dir(out: Path) -> None:
-    """Refuse an ``out`` that is a file, lies under one, or holds something other than a previous demo."""
-    check_output_dir(out, DEMO_MARKERS, "rice-n demo", overwrite=True)
+def check_demo_dir(out: Path) -> bool:
+    """Refuse an ``out`` that is a file, lies under one, or holds anything but a previous demo (recognised
+    only by its marker ``.rice-n-run.json`` of kind ``demo``); True when it holds one (to be replaced)."""
+    return check_owned_dir(out, "demo", "rice-n demo", replace=True)
 
 
 def _sig3(x: float) -> float:
@@ -40,11 +39,15 @@ def _stage(i: int, n: int, text: str) -> None:
 def run_demo(
     out: Path, seed: int = 0, episodes: int | None = None, eval_episodes: int = EVAL_EPISODES
 ) -> int:
-    """Simulate, train, evaluate and report; write ``out/demo.json``."""
+    """Simulate, train, evaluate and report; write ``out/demo.json``.
+
+    ``out`` is missing, empty, or an earlier demo's folder (its marker): an earlier demo is replaced only
+    once the new one is complete (built in a sibling staging folder, then swapped in).
+    """
     episodes = DEMO_EPISODES if episodes is None else episodes
-    check_demo_dir(out)
-    with output_dir(out):
-        return _run_demo(out, seed, episodes, eval_episodes)
+    replace = check_demo_dir(out)
+    with owned_output(out, "demo", replace) as folder:
+        return _run_demo(folder, seed, episodes, eval_episodes)
 
 
 def _run_demo(out: Path, seed: int, episodes: int, eval_episodes: int) -> int:
@@ -78,9 +81,7 @@ def _run_demo(out: Path, seed: int, episodes: int, eval_episodes: int) -> int:
         torch.set_num_threads(1)
         _stage(2, n, f"training the shared PPO policy for {episodes} episodes (27 regions, seed {seed})")
         c0 = time.process_time()
-        result = train(
-            preset("ppo", episodes=episodes, seed=seed), out / "run", overwrite=True, progress=False
-        )
+        result = train(preset("ppo", episodes=episodes, seed=seed), out / "run", progress=False)
         train_cpu = time.process_time() - c0
         plot_learning_curve(result.history, out / "run")
         _stage(

@@ -62,7 +62,8 @@ class RandomActor:
         valid = np.arange(lmax)[None, :] < self.nvec[:, None]
         allowed = np.where(valid, m[..., np.minimum(idx, m.shape[-1] - 1)], False)  # (B, N, D, L)
         score = np.where(allowed, self.rng.random(allowed.shape), -1.0)
-        return score.argmax(-1)
+        best: np.ndarray = score.argmax(-1)
+        return best
 
 
 class PolicyActor:

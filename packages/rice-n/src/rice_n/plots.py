@@ -36,7 +36,9 @@ def _save(fig: Any, path: Path) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
-def plot_trajectory(rows: list[dict], region_rows: list[dict], out: str | Path) -> list[str]:
+def plot_trajectory(
+    rows: list[dict[str, Any]], region_rows: list[dict[str, Any]], out: str | Path
+) -> list[str]:
     """Temperature, carbon, consumption per region and mitigation plots; returns the file names written.
 
     Returns an empty list (and writes nothing) when matplotlib is not installed.
@@ -88,7 +90,9 @@ def plot_trajectory(rows: list[dict], region_rows: list[dict], out: str | Path) 
     return written
 
 
-def plot_learning_curve(history: list[dict], out: str | Path, name: str = "learning_curve.png") -> list[str]:
+def plot_learning_curve(
+    history: list[dict[str, Any]], out: str | Path, name: str = "learning_curve.png"
+) -> list[str]:
     """Mean episode reward, temperature rise and the two indices against training episodes."""
     plt = _pyplot()
     if plt is None or not history:
@@ -162,7 +166,7 @@ def plot_indices(
     return [name]
 
 
-def plot_compare_curves(histories: dict[str, list[dict]], out: str | Path) -> list[str]:
+def plot_compare_curves(histories: dict[str, list[dict[str, Any]]], out: str | Path) -> list[str]:
     """Learning curves (mean episode reward and temperature rise) of several runs on shared axes."""
     plt = _pyplot()
     if plt is None or not histories:

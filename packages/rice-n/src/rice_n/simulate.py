@@ -278,7 +278,7 @@ def trajectory_rows(result: SimulationResult) -> tuple[list[dict[str, Any]], lis
 
 def write_outputs(
     result: SimulationResult, out: str | Path, config: dict[str, Any], plots: bool = True
-) -> dict:
+) -> dict[str, Any]:
     """Write trajectory.csv/.json, regions.csv, metrics.json and (with matplotlib) PNG plots under ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ def apply_gradients(
 ) -> float:
     """One optimizer step with global-norm gradient clipping; returns the gradient norm before clipping."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]
     norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
     optimizer.step()
     return float(norm)

@@ -136,7 +136,8 @@ class SharedPolicy(nn.Module):
         h = (shared @ w[:, n : n + s].T)[:, None, :] + w[:, :n].T[None] + b
         if self.split.private_dim:
             h = h + private @ w[:, n + s :].T
-        return self.trunk(h)
+        out: torch.Tensor = self.trunk(h)
+        return out
 
     def forward_split(self, shared: torch.Tensor, private: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(B, N, M)`` and values ``(B, N)`` from shared ``(B, S)`` and private ``(B, N, P)``."""

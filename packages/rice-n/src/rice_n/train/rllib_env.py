@@ -5,6 +5,11 @@ the features and the flat action mask of the PettingZoo env, plus which action d
 uses (all of them without negotiation; see :func:`rice_n.train.stage_dim_mask`). The env counts the
 actions taken at a masked level (the masking module must keep it at 0) and puts the episode's headline
 metrics (those the built-in trainer logs) into the last step's infos under ``"rice_n"``.
+
+The agents are the region indices ``0 .. N-1`` (ints), not the PettingZoo names: RLlib keeps agent ids in
+Python sets, whose order for strings changes with each process's hash seed (``PYTHONHASHSEED``), and
+that order decides which sampled random number goes to which region. With ints the order is fixed, so
+the same ``--seed`` gives the same run.
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ class RiceMultiAgentEnv(MultiAgentEnv):
     """One RICE-N episode for RLlib; ``config`` = ``{"protocol", "mode", "stage_dims"}``."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         config = dict(config or {})
         self.pz = parallel_env(protocol=config.get("protocol", "none"), mode=config.get("mode", "upstream"))
         batch = self.pz.batch
         self.names: list[str] = list(self.pz.possible_agents)
-        self.agents = self.possible_agents = list(self.names)
+        self.agents = self.possible_agents = list(range(len(self.names)))
         nvec = np.asarray(batch.action_nvec, dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
         dims = (
@@ -51,28 +56,36 @@ class RiceMultiAgentEnv(MultiAgentEnv):
         self._rows = np.arange(len(self.agents))[:, None]
         self.masked_taken = 0
 
-    def _obs(self, pz_obs: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
+    def _obs(self, pz_obs: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
         batch = self.pz.batch
         mask = np.asarray(batch.action_mask()[0], dtype=np.float32)  # (N, M)
         active = self.stage_dims[batch.next_stage] if not batch.done else self.stage_dims[0]
         return {
-            agent: {"features": pz_obs[agent]["features"], "action_mask": mask[i], "active_dims": active}
-            for i, agent in enumerate(self.names)
+            i: {"features": pz_obs[name]["features"], "action_mask": mask[i], "active_dims": active}
+            for i, name in enumerate(self.names)
         }
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def _by_index(self, per_name: dict[str, Any]) -> dict[int, Any]:
+        return {i: per_name[name] for i, name in enumerate(self.names)}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """Start an episode (the model is deterministic; ``seed`` is accepted for the API)."""
         pz_obs, infos = self.pz.reset(seed=seed)
         self.masked_taken = 0
-        return self._obs(pz_obs), infos
+        return self._obs(pz_obs), self._by_index(infos)
 
-    def step(self, action_dict: dict[Any, Any]) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
+    def step(  # type: ignore[override]
+        self, action_dict: dict[Any, Any]
+    ) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]:
         """Step all regions; count masked levels taken; the last infos carry the episode's metrics."""
-        acts = np.stack([np.asarray(action_dict[a], dtype=np.int64) for a in self.names])
+        acts = np.stack([np.asarray(action_dict[i], dtype=np.int64) for i in self.agents])
         mask = self.pz.batch.action_mask()[0]
         self.masked_taken += int((mask[self._rows, self.offsets + acts] == 0).sum())
-        pz_obs, rewards, terms, _, infos = self.pz.step(action_dict)
+        pz_obs, pz_rewards, terms, _, pz_infos = self.pz.step(dict(zip(self.names, acts, strict=True)))
         done = bool(next(iter(terms.values())))
+        rewards, infos = self._by_index(pz_rewards), self._by_index(pz_infos)
         if done:
             summary = {**self.pz.episode_metrics(), "masked_actions": self.masked_taken}
             infos = {agent: {**info, INFO_KEY: summary} for agent, info in infos.items()}

@@ -63,6 +63,7 @@ class MaskedSharedPolicyModule(TorchRLModule, ValueFunctionAPI):
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
         """State values ``(B,)`` (from ``_forward_train``'s embeddings when given)."""
-        if embeddings is not None:
-            return embeddings
-        return self.net(batch[Columns.OBS]["features"])[1]
+        values: torch.Tensor = (
+            embeddings if embeddings is not None else self.net(batch[Columns.OBS]["features"])[1]
+        )
+        return values

@@ -14,7 +14,9 @@ import dataclasses
 import json
 import logging
 import os
+import random
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,13 @@ from rice_n.train.store import CHECKPOINT_FILE, PolicyError, save_policy
 #: Temp folders of a checkpoint swap, and the run state saved inside the checkpoint.
 TMP_CHECKPOINT, OLD_CHECKPOINT = ".checkpoint.rllib-tmp", ".checkpoint.rllib-old"
 STATE_FILE = "rice_n_state.json"
+#: The driver's random generators (torch, numpy, random) at the checkpoint, inside the checkpoint.
+RNG_FILE = "rice_n_rng.json"
+#: Printed when a resumed run cannot continue bitwise as the uninterrupted one.
+RESUME_NOTE = (
+    "rice-n train: note: with --num-env-runners > 0 a resumed --engine rllib run is not bitwise the "
+    "uninterrupted one (RLlib's checkpoint does not hold the env runners' random generators)"
+)
 #: RLlib's timers of sampling and of the learner update (rollout_s and learn_s in metrics.jsonl).
 TIMERS = ("env_runner_sampling_timer", "learner_update_timer")
 #: The one module all regions share.
@@ -101,10 +110,13 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
         "mode": config.mode,
         "stage_dims": config.stage_dims,
     }
-    return (
-        PPOConfig()
+    ppo: Any = PPOConfig  # untyped in RLlib
+    built: PPOConfig = (
+        ppo()
         .environment(RiceMultiAgentEnv, env_config=env_config, disable_env_checking=True)
-        .env_runners(num_env_runners=num_env_runners, batch_mode="complete_episodes")
+        # no sample timeout: RLlib drops an env runner's episodes that come later than it (the default
+        # 60 s on a loaded machine), which would make the run depend on timing
+        .env_runners(num_env_runners=num_env_runners, batch_mode="complete_episodes", sample_timeout_s=None)
         .multi_agent(policies={MODULE_ID}, policy_mapping_fn=_shared_policy, count_steps_by="agent_steps")
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={MODULE_ID: spec}))
         .training(
@@ -117,7 +129,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
             clip_param=config.clip_param,
             vf_loss_coeff=config.vf_coeff,
             vf_clip_param=float("inf"),
-            entropy_coeff=_entropy(config),  # type: ignore[arg-type]  # RLlib also takes a schedule
+            entropy_coeff=_entropy(config),  # RLlib also takes a schedule
             grad_clip=config.grad_clip,
             grad_clip_by="global_norm",
             # the KL term is computed (reported as approx_kl) but weighs 0, as in the built-in PPO
@@ -127,6 +139,7 @@ def ppo_config(config: TrainConfig, num_env_runners: int) -> PPOConfig:
         .callbacks(EpisodeMetrics)
         .debugging(seed=config.seed, log_level="ERROR")
     )
+    return built
 
 
 def check_config(config: TrainConfig, num_env_runners: int) -> None:
@@ -185,7 +198,9 @@ def _save_checkpoint(algo: Any, out: Path, config: TrainConfig, counters: dict[s
     replaced by a finished one; a crash between the renames leaves the previous one as OLD_CHECKPOINT)."""
     tmp, old, final = out / TMP_CHECKPOINT, out / OLD_CHECKPOINT, out / RLLIB_CHECKPOINT
     shutil.rmtree(tmp, ignore_errors=True)
+    rng = rng_state()
     algo.save_to_path(str(tmp.resolve()))
+    write_json_atomic(tmp / RNG_FILE, rng)
     write_json_atomic(
         tmp / STATE_FILE, {"config": config.to_dict(), **counters, "rice_n_version": __version__}
     )
@@ -194,6 +209,39 @@ def _save_checkpoint(algo: Any, out: Path, config: TrainConfig, counters: dict[s
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def rng_state() -> dict[str, Any]:
+    """The driver's global random generators (what RLlib samples and shuffles with), as JSON."""
+    np_state: Any = np.random.get_state()
+    version, words, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state().tolist(),
+        "numpy": [np_state[0], np.asarray(np_state[1]).tolist(), *(float(x) for x in np_state[2:])],
+        "random": [version, list(words), gauss],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved (ValueError/TypeError/KeyError when malformed)."""
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached)))
+    version, words, gauss = state["random"]
+    random.setstate((int(version), tuple(int(w) for w in words), gauss))
+
+
+def _restore(algo: Any, out: Path, num_env_runners: int) -> None:
+    """Restore the RLlib checkpoint of ``out`` and, sampling in-process, the driver's random generators."""
+    ckpt = out / RLLIB_CHECKPOINT
+    algo.restore_from_path(str(ckpt.resolve()))
+    if num_env_runners > 0:
+        print(RESUME_NOTE, file=sys.stderr)
+        return
+    try:
+        set_rng_state(json.loads((ckpt / RNG_FILE).read_text()))
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise PolicyError(f"RLlib checkpoint {str(ckpt)!r} has no valid {RNG_FILE}: {exc}") from None
 
 
 def _clean(out: Path) -> None:
@@ -210,7 +258,8 @@ def _clean(out: Path) -> None:
 def export_policy(algo: Any, split: ObsSplit, nvec: Any, hidden: tuple[int, ...]) -> SharedPolicy:
     """The learner's weights as a built-in :class:`SharedPolicy`."""
     weights = algo.learner_group.get_weights([MODULE_ID])[MODULE_ID]
-    policy = SharedPolicy(split, nvec, hidden)
+    with torch.random.fork_rng(devices=[]):  # its initialization must not move the run's random stream
+        policy = SharedPolicy(split, nvec, hidden)
     state = {k.removeprefix("net."): torch.as_tensor(np.asarray(v)) for k, v in weights.items()}
     policy.load_state_dict(state)
     return policy
@@ -256,8 +305,9 @@ def connect(address: str | None, num_env_runners: int) -> bool:
     }
     if address:
         ray.init(address=address, **quiet)
-    else:
-        ray.init(num_cpus=max(os.cpu_count() or 1, num_env_runners + 1), **quiet)
+    else:  # a local instance on the loopback address only (see rice_n.train.rllib.LOOPBACK_ENV)
+        cpus = max(os.cpu_count() or 1, num_env_runners + 1)
+        ray.init(address="local", num_cpus=cpus, _node_ip_address="127.0.0.1", **quiet)
     return True
 
 
@@ -311,7 +361,7 @@ def train_rllib(
     counters, history = check_resume(out, config) if (resume and started) else (None, [])
     run = _Run(out, config, counters or {"iteration": 0, "episodes": 0, "env_steps": 0})
     run.history = history
-    algo = ppo_config(config, num_env_runners).build_algo()
+    algo: Any = ppo_config(config, num_env_runners).build_algo()
     try:
         with output_dir(out):
             if has_run:
@@ -319,7 +369,7 @@ def train_rllib(
             else:
                 write_marker(out, "train")
             if counters is not None:
-                algo.restore_from_path(str((out / RLLIB_CHECKPOINT).resolve()))
+                _restore(algo, out, num_env_runners)
             _write_metrics(out / METRICS_FILE, run.history)
             write_json_atomic(
                 out / CONFIG_FILE,

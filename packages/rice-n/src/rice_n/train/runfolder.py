@@ -55,7 +55,8 @@ def read_saved_config(out: Path) -> dict[str, Any]:
         raise PolicyError(f"{str(path)!r} is not valid JSON ({exc}): cannot resume") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise PolicyError(f"{str(path)!r} has no 'config' object: not a rice-n run, cannot resume")
-    return data["config"]
+    config: dict[str, Any] = data["config"]
+    return config
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
