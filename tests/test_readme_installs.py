@@ -70,6 +70,8 @@ def resolved(empty_venv: Path) -> dict[str, dict[str, str]]:
 def named(requirement: str) -> dict[str, str]:
     """What one requirement of a pip line names, by name: a local path gives its distribution (at this
     checkout) and every requirement of the extras it asks for; any other requirement gives its name."""
+    if requirement.startswith("-"):
+        return {}  # an option of the pip line (uv takes it as written), not a requirement
     local = LOCAL.match(requirement)
     if not local:
         return {normalized(Requirement(requirement).name): ""}
