@@ -14,8 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from readme_blocks import ALL_BLOCKS, readme_id
-from venvs import install_block, pip_installs, venv_environment
+from venvs import venv_environment
 
 from umbrella.components import COMPONENTS
 
@@ -32,18 +31,12 @@ def readme_figures(dist: str) -> dict:
     return json.loads(match.group("body"))
 
 
-def umbrella_install_block():
-    """The install block of packages/umbrella/README.md."""
-    blocks = [b for b in ALL_BLOCKS if readme_id(b.readme) == "umbrella" and pip_installs(b)]
-    assert len(blocks) == 1, "packages/umbrella/README.md must have exactly one install block"
-    return blocks[0]
-
-
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """``umbrella demo --out DIR --seed 0`` in a fresh venv installed by umbrella's README block."""
-    venv = tmp_path_factory.mktemp("umbrella-readme") / "venv"
-    install_block(umbrella_install_block(), venv)
+def demo_run(
+    umbrella_venv: tuple[Path, object], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``umbrella demo --out DIR --seed 0`` in the fresh venv installed by umbrella's README block (once)."""
+    venv, _ = umbrella_venv
     out = tmp_path_factory.mktemp("umbrella-demo") / "out"
     command = ["umbrella", "demo", "--out", str(out), "--seed", "0"]
     completed = subprocess.run(

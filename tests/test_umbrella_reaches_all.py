@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import subprocess
+import runpy
 import sys
 
 import pytest
@@ -22,11 +22,15 @@ def test_lazy_attribute_is_the_installed_module(component) -> None:
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.dist)
-def test_component_cli_reports_its_version(component) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", component.module, "--version"], capture_output=True, text=True, check=True
-    )
-    assert component.installed_version() in completed.stdout
+def test_component_cli_reports_its_version(
+    component, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m <module> --version`` (run in this process: its ``__main__`` as the main module)."""
+    monkeypatch.setattr(sys, "argv", [component.module, "--version"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module(component.module, run_name="__main__", alter_sys=True)
+    assert stop.value.code in (0, None)
+    assert component.installed_version() in capsys.readouterr().out
 
 
 def test_info_lists_installed_versions(capsys: pytest.CaptureFixture[str]) -> None:

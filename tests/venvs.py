@@ -1,15 +1,18 @@
-"""Fresh venvs installed exactly as a README's install block says (uv for pip, CPU torch of this machine).
+"""README install blocks: resolved by uv (a dry run) or installed exactly as written in a fresh venv.
 
 An install block is a block of a README whose every command line is ``pip install ...`` (comments and
 ``apt-get install`` lines of system packages aside; .ci/run installs those). Each ``pip install`` line
-runs as ``uv pip install`` with the same arguments into one fresh venv, in the block's order, from the
-root of the checkout, with ``constraints.txt`` so that torch is this machine's CPU wheel (found through
-UV_FIND_LINKS or pip's find-links); ``--index-url`` of PyTorch's CPU index is dropped for that reason.
+runs as ``uv pip install`` with the same arguments, in the block's order, from the root of the checkout,
+with ``constraints.txt`` so that torch is this machine's CPU wheel (found through UV_FIND_LINKS or pip's
+find-links); ``--index-url`` of PyTorch's CPU index is dropped for that reason. ``resolve_block`` asks uv
+what the block's lines install together (``--dry-run`` into an empty venv: a resolution, no venv of its
+own); ``install_block`` installs them for real into a fresh venv.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -113,3 +116,53 @@ def install_block(block: Block, venv: Path) -> list[str]:
     torch = [p.name for p in venv.glob("lib/python*/site-packages/torch-*.dist-info")]
     assert all("+cpu" in name for name in torch), f"not the CPU build of torch: {torch} (set UV_FIND_LINKS)"
     return ran
+
+
+DRY_RUN_LINE = re.compile(r"^\s*\+\s+(?P<name>[A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*(?:==|@)\s*(?P<version>\S+)")
+
+
+def normalized(name: str) -> str:
+    """A distribution name as uv prints it (PEP 503: lower case, runs of '-', '_', '.' as one '-')."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def block_requirements(block: Block) -> list[str]:
+    """Every requirement of the block's ``pip install`` lines, in order (uv's form: see uv_arguments)."""
+    installs = pip_installs(block)
+    assert installs, f"{block.readme}:{block.line} is not an install block"
+    return [word for arguments in installs for word in uv_arguments(arguments)]
+
+
+def resolve_block(block: Block, empty_venv: Path) -> dict[str, str]:
+    """What the block's lines install together into a fresh venv, by name: version (``file://...`` for a
+    local path), from ``uv pip install --dry-run`` into an empty venv (nothing is installed)."""
+    command = [uv(), "pip", "install", "--dry-run", "--python", str(empty_venv / "bin" / "python")]
+    command += [*block_requirements(block), "-c", str(ROOT / "constraints.txt")]
+    env = {**os.environ, **find_links()}
+    # uv's cache first (the session's installs have just filled it; an online resolution costs about
+    # 2 CPU-s more, mostly revalidating index pages), the index only where the cache lacks something.
+    completed = subprocess.run(
+        [*command, "--offline"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, f"{block.readme}:{block.line} does not resolve:\n{output}"
+    resolved = {}
+    for line in output.splitlines():
+        if match := DRY_RUN_LINE.match(line):
+            resolved[normalized(match.group("name"))] = match.group("version")
+    assert resolved, f"{block.readme}:{block.line}: uv's dry run listed nothing:\n{output}"
+    return resolved
+
+
+def installed_set(venv: Path) -> dict[str, str]:
+    """What a venv holds, by name: version (``file://...`` for a local path), as uv lists it."""
+    command = [uv(), "pip", "freeze", "--python", str(venv / "bin" / "python")]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    held = {}
+    for line in completed.stdout.splitlines():
+        name, _, version = line.partition("==") if "==" in line else line.partition(" @ ")
+        if version:
+            held[normalized(name.strip())] = version.strip()
+    return held
