@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from map_merge.adaptive import adaptive_samples
 from map_merge.bayesian import bayesian_samples
 from map_merge.cache import CachedEvaluator, Evaluate
@@ -19,13 +21,14 @@ from map_merge.front import (
 from map_merge.nested import nested_front
 from map_merge.refine import front_samples
 from map_merge.sampling import default_budget, initial_points
-from map_merge.surrogate import n_coefficients
+from map_merge.surrogate import QuadraticSurrogate, n_coefficients
 
 METHODS = ("map", "bayesian", "nested")
 """Names of the front methods: MAP, Bayesian MAP and Nested MAP."""
-DESIGNS = ("adaptive", "sqrt", "paper")
+DESIGNS = ("adaptive", "optimistic", "sqrt", "paper")
 ADAPTIVE = (
     "adaptive",
+    "optimistic",
     "sqrt",
 )  # designs that refine in rounds, fit refined surrogates and offer real samples
 
@@ -54,14 +57,17 @@ def amortized_front(
     ``evaluate(c)`` takes c of shape (T,) and returns the real metrics (T,) of the merge with coefficients
     c. ``method``: ``"map"`` ((T+1)(T+2) points by default: with ``design="adaptive"`` a space-filling
     start over the whole box, then rounds at the optimistic predicted front (prediction + uncertainty,
-    random Chebyshev preferences) and a last round at the predicted best merges; ``design="sqrt"`` the
-    previous default, densest near c = 0; with ``design="paper"`` the paper's one-hot points plus a
+    random Chebyshev preferences) drawn half around the evaluated non-dominated samples (a shrinking
+    trust region), and a last round at the predicted best merges; ``design="optimistic"`` the same with
+    rounds drawn uniformly over the box (the default of 0.1.0's first draft); ``design="sqrt"`` densest
+    near c = 0; with ``design="paper"`` the paper's one-hot points plus a
     random subset of a grid, in one round), ``"bayesian"`` (adaptive rounds
     where the surrogates err most) or ``"nested"`` (pairwise merge tree; uses ``preference`` for the inner
     merges). ``budget`` caps the real evaluations. ``cache`` is a JSON-lines file that makes the run resumable; it is keyed
     by ``cache_context`` (default: ``evaluate.fingerprint()`` when it has one, e.g. ``MergeObjective``, else
     the callable's name and source digest) and refused if written for another context. Poor fits
-    (held-out error, last-round error, a predicted front beyond every real evaluation) are reported in
+    (held-out error, held-out error at the evaluated front's merges, last-round error, a predicted front
+    beyond every real evaluation) are reported in
     ``warnings`` and ``diagnostics`` (methods map and bayesian).
     """
     if method not in METHODS:
@@ -93,10 +99,14 @@ def amortized_front(
             metrics = evaluator.many(samples, progress=progress)
             history = []
         else:
-            design_samples = front_samples if design == "adaptive" else adaptive_samples
-            samples, metrics, history = design_samples(
-                evaluator, int(n_tasks), maximize, n_points, seed, progress, options
-            )
+            if design == "sqrt":
+                samples, metrics, history = adaptive_samples(
+                    evaluator, int(n_tasks), maximize, n_points, seed, progress, options
+                )
+            else:
+                samples, metrics, history = front_samples(
+                    evaluator, int(n_tasks), maximize, n_points, seed, progress, options, design == "adaptive"
+                )
     refined = method == "map" and design in ADAPTIVE
     if refined:
         surrogates = fit_refined_surrogates(samples, metrics, maximize, link, fit)
@@ -105,7 +115,13 @@ def amortized_front(
     coefficients, predicted, polished = search_front(
         surrogates, maximize, bounds, n_generations, polish, seed
     )
-    diagnostics, warnings = fit_diagnostics(samples, metrics, surrogates, predicted, history, maximize)
+
+    def refit(c: np.ndarray, y: np.ndarray) -> list[QuadraticSurrogate]:
+        if refined:
+            return fit_refined_surrogates(c, y, maximize, link, "linear")
+        return fit_surrogates(c, y, maximize, link, "linear")
+
+    diagnostics, warnings = fit_diagnostics(samples, metrics, surrogates, predicted, history, maximize, refit)
     measured = None
     if refined:
         coefficients, predicted, polished, measured = add_samples(

@@ -214,14 +214,17 @@ def add_samples(
     metrics: np.ndarray,
     maximize: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The predicted front joined with the real samples (exact values), reduced to its non-dominated
-    rows: a predicted point that a real evaluation dominates is never offered. Returns coefficients,
-    predicted, polished mask and a mask of the measured (real) rows."""
+    """The predicted front joined with the real samples (exact values): the predictions that no real
+    evaluation dominates (a predicted point that a real evaluation dominates is never offered) and every
+    non-dominated real sample (kept even when a prediction claims to beat it, so the offered front is never
+    worse than what was evaluated). Returns coefficients, predicted, polished mask and a mask of the
+    measured (real) rows."""
     c = np.concatenate([coefficients, samples])
     y = np.concatenate([predicted, metrics])
     done = np.concatenate([polished, np.zeros(len(samples), dtype=bool)])
     real = np.concatenate([np.zeros(len(coefficients), dtype=bool), np.ones(len(samples), dtype=bool)])
     keep = non_dominated(y, maximize)
+    keep[len(coefficients) :] = non_dominated(metrics, maximize)
     _, unique = np.unique(np.round(c[keep], 9), axis=0, return_index=True)
     rows = np.flatnonzero(keep)[np.sort(unique)]
     return c[rows], y[rows], done[rows], real[rows]

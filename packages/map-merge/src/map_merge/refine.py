@@ -17,6 +17,7 @@ from map_merge.adaptive import exploit_preferences, preferred_points
 from map_merge.cache import CachedEvaluator
 from map_merge.diagnostics import held_out_error
 from map_merge.front import FRONT_WIDTH, fit_refined_surrogates, front_weights
+from map_merge.pareto import non_dominated
 from map_merge.surrogate import (
     QuadraticSurrogate,
     link_forward,
@@ -31,6 +32,8 @@ DROP_FRACTION = 0.25
 START_FRACTION = 0.5
 KAPPA = 1.0  # standard deviations of optimism in the acquisition
 AUGMENT = 0.05  # weight of the weighted sum in the augmented Chebyshev scalarisation
+LOCAL_FRACTION = 0.5  # share of each round's pool drawn around the evaluated non-dominated samples
+LOCAL_RADIUS = (0.25, 0.08)  # standard deviation of those draws (x box width), first round to last
 
 
 def space_filling_start(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, float]) -> np.ndarray:
@@ -102,6 +105,23 @@ def scalarise(values: np.ndarray, preferences: np.ndarray) -> np.ndarray:
     return -(weighted.max(axis=2) + AUGMENT * weighted.sum(axis=2))
 
 
+def local_pool(
+    samples: np.ndarray,
+    metrics: np.ndarray,
+    maximize: bool,
+    size: int,
+    radius: float,
+    rng: np.random.Generator,
+    bounds: tuple[float, float],
+) -> np.ndarray:
+    """``size`` points around the evaluated non-dominated samples: each one of them plus Gaussian noise of
+    standard deviation ``radius`` x the box width, clipped to the box: (size, T)."""
+    front = samples[non_dominated(metrics, maximize)]
+    centers = front[rng.integers(len(front), size=size)]
+    noise = rng.normal(0.0, radius * (bounds[1] - bounds[0]), size=centers.shape)
+    return np.clip(centers + noise, bounds[0], bounds[1])
+
+
 def optimistic_points(
     samples: np.ndarray,
     metrics: np.ndarray,
@@ -110,12 +130,20 @@ def optimistic_points(
     size: int,
     rng: np.random.Generator,
     bounds: tuple[float, float],
+    radius: float | None = None,
 ) -> np.ndarray:
     """A refinement round: for ``size`` random preferences, the pool point whose optimistic metrics
     (prediction + KAPPA deviations, normalized by the sampled range) score best, away from earlier samples
-    and from this round's other picks."""
+    and from this round's other picks. The pool is uniform over the box; with a ``radius``, half of it is
+    drawn around the evaluated non-dominated samples instead (``local_pool``)."""
     n_tasks = samples.shape[1]
-    pool = rng.uniform(bounds[0], bounds[1], size=(POOL, n_tasks))
+    n_local = 0 if radius is None else int(LOCAL_FRACTION * POOL)
+    pool = np.concatenate(
+        [
+            rng.uniform(bounds[0], bounds[1], size=(POOL - n_local, n_tasks)),
+            local_pool(samples, metrics, maximize, n_local, radius or 0.0, rng, bounds),
+        ]
+    )
     sign = 1.0 if maximize else -1.0
     mean, std = predictive(samples, metrics, surrogates, maximize, pool, bounds, rng)
     oriented = sign * metrics
@@ -123,11 +151,11 @@ def optimistic_points(
     optimistic = (sign * mean + KAPPA * std - low) / span
     preferences = rng.dirichlet(np.ones(n_tasks), size=size)
     scores = scalarise(optimistic, preferences)
-    radius = 0.5 * (bounds[1] - bounds[0]) * len(samples) ** (-1.0 / n_tasks)
+    spacing = 0.5 * (bounds[1] - bounds[0]) * len(samples) ** (-1.0 / n_tasks)
     distance = _nearest(pool, samples)
     picked: list[int] = []
     for column in scores.T:
-        allowed = distance >= radius
+        allowed = distance >= spacing
         index = (
             int(np.argmax(np.where(allowed, column, -np.inf))) if allowed.any() else int(np.argmax(distance))
         )
@@ -144,10 +172,15 @@ def front_samples(
     seed: int,
     progress: bool,
     options: dict,
+    local: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
     """Evaluate the space-filling start, refine in rounds of T+1 optimistic points, then evaluate the
     predicted best merges of the T+1 exploit preferences; return samples, metrics and the per-round
-    history (each round's out-of-sample error measured on its new points before refitting)."""
+    history (each round's out-of-sample error measured on its new points before refitting). With
+    ``local`` (``design="adaptive"``), half of each round's candidates are drawn around the evaluated
+    non-dominated samples, within a radius shrinking from 0.25 to 0.08 of the box width round by round
+    (a trust region that follows the front wherever it lies); without it (``design="optimistic"``),
+    all are uniform over the box."""
     bounds = options["bounds"]
     initial = min(n_points, max(n_coefficients(n_tasks) + 1, math.ceil(START_FRACTION * n_points)))
     batch = max(2, n_tasks + 1)
@@ -166,7 +199,9 @@ def front_samples(
             new = preferred_points(surrogates, maximize, remaining, rng, bounds)
         else:
             size = min(batch, remaining - exploit)
-            new = optimistic_points(samples, metrics, surrogates, maximize, size, rng, bounds)
+            done = (len(samples) - initial) / max(1, n_points - exploit - initial)
+            radius = LOCAL_RADIUS[0] + (LOCAL_RADIUS[1] - LOCAL_RADIUS[0]) * done if local else None
+            new = optimistic_points(samples, metrics, surrogates, maximize, size, rng, bounds, radius)
         predicted = np.stack([s.value(new) for s in surrogates], axis=1)
         real = evaluator.many(
             new, progress=progress, desc="last round" if last else f"round {len(history) + 1}"
