@@ -90,11 +90,11 @@ SCALES = {
     ),
     "default": EvidenceScale(
         "default",
-        rl_steps=10_000,
+        rl_steps=6_000,
         rl_widths=(32, 128),
         rl_lrs=(3e-4, 1e-3, 3e-3),
         rl_sweep_seeds=1,
-        probe_sweep_seeds=2,
+        probe_sweep_seeds=1,
     ),
     "full": EvidenceScale(
         "full",
@@ -136,8 +136,16 @@ def _probe_params(scale: EvidenceScale, width: int, sparsity: float) -> tuple[in
 
 
 def _matched_width(count: Callable[[int], int], target: int, high: int) -> int:
-    """The dense width whose parameter count is closest to ``target`` (counts grow with the width)."""
-    return min(range(1, high + 1), key=lambda w: (abs(count(w) - target), w))
+    """The dense width whose parameter count is closest to ``target`` (counts grow with the width, so
+    the smallest width reaching ``target`` is found by bisection and compared with the one below)."""
+    lo, hi = 1, high
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min({max(1, lo - 1), lo}, key=lambda w: (abs(count(w) - target), w))
 
 
 def build_arms(scale: EvidenceScale) -> list[dict[str, Any]]:

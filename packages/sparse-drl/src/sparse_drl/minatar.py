@@ -8,6 +8,7 @@ as ``MinAtar/<Game>-v1``). Needs the ``minatar`` extra: ``pip install "sparse-dr
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -18,23 +19,35 @@ GAMES = {"breakout": "Breakout", "asterix": "Asterix", "freeway": "Freeway", "se
 GAMES["space_invaders"] = "SpaceInvaders"
 
 
-def _make(game: str, **kwargs: Any) -> gym.Env[Any, Any]:
+def _import_minatar() -> Any:
+    """``minatar.gym`` without seaborn, which minatar imports only to draw frames (blocked while it
+    loads unless already imported: importing it and pandas would cost seconds per process)."""
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.ERROR)  # minatar.gym warns about seaborn (only its pixel rendering needs it)
+    blocked = "seaborn" not in sys.modules
+    if blocked:
+        sys.modules["seaborn"] = None  # type: ignore[assignment]
+    root.setLevel(logging.ERROR)  # minatar warns that it cannot draw frames without seaborn
     try:
-        from minatar.gym import BaseEnv
+        import minatar.gym
     finally:
         root.setLevel(level)
+        if blocked:
+            del sys.modules["seaborn"]
+    return minatar.gym
 
-    return gym.wrappers.FlattenObservation(BaseEnv(game, use_minimal_action_set=True, **kwargs))
+
+def _make(game: str, **kwargs: Any) -> gym.Env[Any, Any]:
+    base = _import_minatar().BaseEnv
+
+    return gym.wrappers.FlattenObservation(base(game, use_minimal_action_set=True, **kwargs))
 
 
 def register_minatar() -> list[str]:
     """Register ``MinAtarFlat/<Game>-v1`` for every MinAtar game (idempotent); returns the ids.
     ``ImportError`` naming the extra when minatar is not installed."""
     try:
-        import minatar  # noqa: F401
+        _import_minatar()
     except ImportError:
         raise ImportError('MinAtar games need minatar: pip install "sparse-drl[minatar]"') from None
     ids = []
