@@ -22,7 +22,9 @@ def test_rescale_multiplies_kept_kernel_entries_by_inverse_sqrt_density() -> Non
             kept = a.weight != 0
             density = float(kept.float().mean())
             assert torch.equal(kept, b.weight != 0)
-            assert torch.allclose(b.weight[kept], a.weight[kept] / math.sqrt(density), rtol=2e-2)  # allocated vs kept
+            assert torch.allclose(
+                b.weight[kept], a.weight[kept] / math.sqrt(density), rtol=2e-2
+            )  # allocated vs kept
             assert torch.equal(a.bias, b.bias)
     with pytest.raises(TypeError, match="rescale must be a bool"):
         sparsify(deep_plain_mlp(4, 4, 1), 0.5, rescale=1)  # type: ignore[arg-type]

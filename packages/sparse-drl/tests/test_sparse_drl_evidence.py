@@ -73,7 +73,9 @@ def test_resume_reruns_only_lost_cells_and_gives_the_same_numbers(tiny_run: tupl
         run_evidence(copy, scale=TINY, seeds=[0, 2], resume=True, log=lambda _: None)
 
 
-def test_cli_refuses_bad_options_and_foreign_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_bad_options_and_foreign_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     user = tmp_path / "user"
     user.mkdir()
     (user / "config.json").write_text("{}")

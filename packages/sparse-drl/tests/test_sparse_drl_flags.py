@@ -86,7 +86,19 @@ def test_parse_value_accepts(kind: type, text: str, value: object) -> None:
 @pytest.mark.parametrize(
     ("kind", "text"),
     [
-        *[(bool, "nope"), (bool, ""), (bool, "2"), (bool, "yes"), (bool, "no"), (bool, "1"), (bool, "0"), (int, "abc"), (int, "1_0"), (int, "1.5"), (int, "٣")],
+        *[
+            (bool, "nope"),
+            (bool, ""),
+            (bool, "2"),
+            (bool, "yes"),
+            (bool, "no"),
+            (bool, "1"),
+            (bool, "0"),
+            (int, "abc"),
+            (int, "1_0"),
+            (int, "1.5"),
+            (int, "٣"),
+        ],
         *[(float, "nan"), (float, "inf"), (float, "-inf"), (float, "x"), (float, "1_0")],
     ],
 )

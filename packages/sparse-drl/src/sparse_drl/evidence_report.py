@@ -123,8 +123,8 @@ def render_tables(results: dict[str, Any]) -> str:
         summ = results["summary"][block]
         lines += [f"**{titles[block]}**", "", "| arm | params (non-zero) | lr | score [95 % CI] |"]
         lines.append("|---|---:|---:|---:|")
-        for name, row in summ["arms"].items():
-            arm = counts[(block, name)]
+        for name in _arm_names(results, block):  # arm order (results.json stores dicts key-sorted)
+            row, arm = summ["arms"][name], counts[(block, name)]
             lines.append(
                 f"| {name} | {arm['params']:,} ({arm['nonzero_params']:,}) | {row['lr']:g} | "
                 f"{_fmt(row['mean'], row['lo'], row['hi'])} |"
@@ -135,7 +135,7 @@ def render_tables(results: dict[str, Any]) -> str:
         lines += ["", f"lr sweep (mean score over seeds {sweep_seeds}):", ""]
         lines.append("| arm | " + " | ".join(f"lr {lr:g}" for lr in lrs) + " |")
         lines.append("|---|" + "---:|" * len(lrs))
-        for name in summ["arms"]:
+        for name in _arm_names(results, block):
             row = []
             for lr in lrs:
                 by_seed = _scores(results, block, name, lr)
@@ -168,7 +168,7 @@ def write_figure(results: dict[str, Any], path: str | os.PathLike[str]) -> Path 
     labels = {"rl": "eval return (MinAtar Breakout)", "plasticity": "last-phase accuracy"}
     for ax, block in zip(axes, ("rl", "plasticity"), strict=True):
         arms = results["summary"][block]["arms"]
-        names = list(arms)
+        names = _arm_names(results, block)
         means = [arms[n]["mean"] for n in names]
         err = [
             [arms[n]["mean"] - arms[n]["lo"] for n in names],
