@@ -55,7 +55,7 @@ def test_flags_and_set_reach_every_kind_of_field() -> None:
         "--num-critics",
         "1",
         "--clipped-double-q",
-        "no",
+        "false",
         "--set",
         "temp_lr=3e-4",
     ]
@@ -69,9 +69,9 @@ def test_flags_and_set_reach_every_kind_of_field() -> None:
 @pytest.mark.parametrize(
     ("kind", "text", "value"),
     [
-        (bool, "no", False),
-        (bool, "Yes", True),
-        (bool, "1", True),
+        (bool, "False", False),
+        (bool, "TRUE", True),
+        (bool, "true", True),
         (bool, "false", False),
         (int, "-3", -3),
         (float, "1e-3", 1e-3),
@@ -86,7 +86,19 @@ def test_parse_value_accepts(kind: type, text: str, value: object) -> None:
 @pytest.mark.parametrize(
     ("kind", "text"),
     [
-        *[(bool, "nope"), (bool, ""), (bool, "2"), (int, "abc"), (int, "1_0"), (int, "1.5"), (int, "٣")],
+        *[
+            (bool, "nope"),
+            (bool, ""),
+            (bool, "2"),
+            (bool, "yes"),
+            (bool, "no"),
+            (bool, "1"),
+            (bool, "0"),
+            (int, "abc"),
+            (int, "1_0"),
+            (int, "1.5"),
+            (int, "٣"),
+        ],
         *[(float, "nan"), (float, "inf"), (float, "-inf"), (float, "x"), (float, "1_0")],
     ],
 )

@@ -51,7 +51,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--lr", "inf"], "lr must be a finite number"),
         (["--lr", "nan"], "must be a finite number"),
         (["--set", "tau=nan"], "tau must be a finite number"),
-        (["--set", "clipped_double_q=no", "--set", "tau=x"], "tau must be a finite number"),
+        (["--set", "clipped_double_q=false", "--set", "tau=x"], "tau must be a finite number"),
         (["--env", "NoSuchEnv-v0"], "NoSuchEnv-v0"),
         (["--env", "CartPole-v1"], "Box action space"),
         (["--set", "sparsity_method=bogus"], "bogus"),

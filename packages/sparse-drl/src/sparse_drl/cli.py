@@ -1,4 +1,4 @@
-"""Command line interface of ``sparse-drl``: train, sweep, plot, demo."""
+"""Command line interface of ``sparse-drl``: train, sweep, plot, demo, evidence."""
 
 from __future__ import annotations
 
@@ -175,7 +175,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="demo-out", help="folder for demo.json")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+
+    ev = sub.add_parser(
+        "evidence",
+        help="regenerate the package's evidence: DQN on MinAtar and the plasticity probe, with controls",
+        description="Dense vs 90%% ERK at two sizes plus a parameter-matched dense net, each arm at its own "
+        "best lr from a small sweep, every seed; writes OUT/results.json, OUT/table.md, OUT/evidence.png.",
+    )
+    ev.add_argument(
+        "--out", required=True, help="evidence folder (cells/, results.json, table.md, evidence.png)"
+    )
+    scale = ev.add_mutually_exclusive_group()
+    scale.add_argument("--quick", action="store_true", help="CPU minutes (the demo's scale)")
+    scale.add_argument("--full", action="store_true", help="the paper's scale (for a GPU machine)")
+    ev.add_argument("--seeds", type=int, nargs="+", help="seeds, the same in every arm (default 0 1 2 3 4)")
+    ev.add_argument("--seed", type=int, help="unused (every subcommand takes --seed; see --seeds)")
+    ev.add_argument("--engine", choices=["local", "ray"], default="local", help="process pool or Ray")
+    ev.add_argument("--workers", type=int, help="parallel processes (--engine local only; default 1)")
+    ev.add_argument("--address", help="Ray cluster HOST:PORT, ray://HOST:PORT or auto (--engine ray only)")
+    ev_mode = ev.add_mutually_exclusive_group()
+    ev_mode.add_argument("--resume", action="store_true", help="continue: finished cells are kept")
+    ev_mode.add_argument("--overwrite", action="store_true", help="replace OUT once the new run is complete")
     return parser
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    from sparse_drl.evidence import run_evidence
+
+    results = run_evidence(
+        args.out,
+        scale="quick" if args.quick else "full" if args.full else "default",
+        seeds=args.seeds,
+        engine=args.engine,
+        workers=args.workers,
+        address=args.address,
+        resume=args.resume,
+        overwrite=args.overwrite,
+    )
+    for block in ("rl", "plasticity"):
+        summ = results["summary"][block]
+        for line in (summ.get("gate"), summ["verdict"]):
+            if line:
+                print(f"{block}: {line}")
+    print(f"table: {Path(args.out) / 'table.md'}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -282,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "plot":
             return _plot(args)
+        if args.command == "evidence":
+            return _evidence(args)
         if args.command == "demo":
             from sparse_drl.demo import run_demo
 

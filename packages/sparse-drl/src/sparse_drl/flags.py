@@ -2,7 +2,7 @@
 
 Every field of a config dataclass becomes ``--field-name`` (underscores as dashes) parsed by the field's
 type, with the dataclass default in its help; ``--set KEY=VALUE`` is parsed the same way. Booleans take
-``true``/``false`` (also ``yes``/``no`` and ``1``/``0``, any case) and nothing else; integers take ASCII
+``true``/``false`` (any case) and nothing else, as in stable-grad-rl; integers take ASCII
 digits only; floats must be finite.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 __all__ = ["FALSE", "TRUE", "add_config_flags", "config_fields", "flag_name", "parse_value"]
 
-TRUE = ("true", "yes", "1")
-FALSE = ("false", "no", "0")
+TRUE = ("true",)
+FALSE = ("false",)
 _INT = re.compile(r"[+-]?[0-9]+\Z")
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 
@@ -44,7 +44,7 @@ def parse_value(kind: type, text: str, name: str) -> Any:
             return True
         if raw.lower() in FALSE:
             return False
-        raise ValueError(f"{name} must be true or false (or yes/no, 1/0), got {text!r}")
+        raise ValueError(f"{name} must be true or false, got {text!r}")
     if kind is int:
         if not _INT.match(raw):
             raise ValueError(f"{name} must be an integer, got {text!r}")

@@ -1,7 +1,7 @@
 """The run-folder contract: what a sparse-drl run folder holds, how it is checked, cleaned and loaded.
 
 Every folder a command writes holds the marker ``.sparse-drl-run.json`` (``{"package": "sparse-drl",
-"kind": "train" | "seeds" | "sweep" | "demo" | "plot", "version": ...}``), written first and atomically; ownership is
+"kind": "train" | "seeds" | "sweep" | "demo" | "plot" | "evidence", "version": ...}``), written first and atomically; ownership is
 recognised by this marker only. A training run folder (kind ``train``) also holds ``config.json``
 (``{"package": "sparse-drl", "config": {...}, "version": ...}``), ``metrics.jsonl``, ``checkpoint.pt``
 and, when finished, ``summary.json``. Everything here only reads, except ``clean_stale``,
@@ -43,9 +43,17 @@ __all__ = [
 
 PACKAGE = "sparse-drl"
 MARKER = f".{PACKAGE}-run.json"
-KINDS = ("train", "seeds", "sweep", "demo", "plot")  # train: a run folder; seeds: a folder of seed runs
+KINDS = (
+    "train",
+    "seeds",
+    "sweep",
+    "demo",
+    "plot",
+    "evidence",
+)  # train: a run folder; seeds: a folder of seed runs
 RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "summary.json")
 SWEEP_FILES = ("sweep-config.json", "sweep.csv", "sweep.json", ".tune")
+EVIDENCE_FILES = ("evidence-config.json", "results.json", "table.md", "evidence.png")
 CHECKPOINT_KEYS = ("config", "networks", "optimizers", "extra", "buffer", "counters")
 STAGING = f".{PACKAGE}-staging-"  # .<name>.sparse-drl-staging-<pid>: an --overwrite in progress
 
@@ -53,7 +61,7 @@ STAGING = f".{PACKAGE}-staging-"  # .<name>.sparse-drl-staging-<pid>: an --overw
 def _is_temp(name: str) -> bool:
     """Whether ``name`` is a temporary file of this package's atomic writes: ``.<file>.<random>.tmp``
     for one of the files it writes (``sparse_drl.io``)."""
-    for own in (MARKER, *RUN_FILES, *SWEEP_FILES):
+    for own in (MARKER, *RUN_FILES, *SWEEP_FILES, *EVIDENCE_FILES):
         middle = name[len(own) + 2 : -4]
         if name.startswith(f".{own}.") and name.endswith(".tmp") and middle.replace("_", "").isalnum():
             return True

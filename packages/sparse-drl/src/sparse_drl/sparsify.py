@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,6 +168,7 @@ def sparsify(
     *,
     dense_layers: Sequence[str] | None = None,
     budget: str = "all",
+    rescale: bool = False,
 ) -> nn.Module:
     """Prune ``module`` in place once, at random, and keep the masks fixed; returns ``module``.
 
@@ -176,11 +178,17 @@ def sparsify(
     dense (default: none for ERK, whose cap densifies the input and head layers; for uniform the first and
     last layer of each sub-network, see ``subnetworks``). Each pruned parameter keeps exactly
     ``round(density * numel)`` entries, drawn from ``seed`` and the parameter's layer name.
+    With ``rescale`` the kept entries of each pruned kernel (not biases) are multiplied by
+    ``1 / sqrt(density)``, as a fan-in-corrected initialisation of the sparse layer would draw them: each
+    unit's input variance stays what the dense initialisation gave, so a deep plain net keeps its
+    activation scale (without it a 90 % mask shrinks activations about 3x per layer).
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"sparsify expects a torch.nn.Module, got {type(module).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
+    if not isinstance(rescale, bool):
+        raise TypeError(f"rescale must be a bool, got {rescale!r}")
     if is_masked(module):
         raise ValueError(f"{type(module).__name__} is already sparsified; build a fresh module to re-prune")
     densities = layer_densities(module, sparsity, method=method, dense_layers=dense_layers, budget=budget)
@@ -192,6 +200,10 @@ def sparsify(
         layer = modules[lname]
         key = lname if attr == "weight" else pname  # kernels keep their historical per-layer seed
         attach_mask(layer, attr, random_mask(layer._parameters[attr].shape, density, layer_seed(seed, key)))
+        param = layer._parameters[attr]
+        if rescale and attr != "bias" and param is not None and density > 0:
+            with torch.no_grad():
+                param.mul_(1.0 / math.sqrt(density))
     return module
 
 
