@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from map_merge.checkpoints import SAFETENSORS_DTYPES, TensorReader, WeightsSource
@@ -89,28 +90,67 @@ def _tensor_rule(deltas: torch.Tensor, density: float) -> Rule:
 def _ties_combine(deltas: torch.Tensor, w: torch.Tensor, rule: Rule, normalize: bool) -> torch.Tensor:
     """TIES on one tensor's deltas (T, n): keep the trimmed entries, weight, elect signs, disjoint mean.
 
-    In column blocks (every temporary stays in the cache) and with float arithmetic only (0/1 factors from
-    ``sign``; torch's boolean kernels are several times slower): the result equals the textbook steps
-    bit for bit, as entries are only multiplied by 1, 0 or an exact sign.
+    In column blocks whose temporaries stay in the CPU cache, numpy ufuncs writing into buffers reused
+    from block to block (no allocation per step); rows are added one after another, as torch's
+    ``sum(dim=0)`` does, and entries are only multiplied by 1, 0 or an exact sign, so the result equals
+    the textbook steps bit for bit.
     """
     bounds, mask = rule
-    merged = torch.empty(deltas.shape[1], dtype=deltas.dtype)
-    for start in range(0, deltas.shape[1], _BLOCK):
-        block = slice(start, start + _BLOCK)
-        d = deltas[:, block]
-        weighted = d * w
-        if mask is not None:
-            weighted.mul_(mask[:, block])
-        elif bounds is not None:  # factor 1 where |d| >= bound, else 0 (the sign of a difference is exact)
-            weighted.mul_(torch.sign(d.abs().sub_(bounds)).add_(1.0).clamp_(max=1.0))
-        elected = torch.sign(weighted.sum(dim=0)).add_(1.0).clamp_(max=1.0).mul_(2.0).sub_(1.0)  # +1 or -1
-        agreeing = weighted.mul_(elected).relu_()  # |weighted| where its sign is the elected one, else 0
-        part = agreeing.sum(dim=0).mul_(elected)
+    d_all = deltas.numpy()
+    n_rows, n = d_all.shape
+    width = min(_BLOCK, n)
+    w_np = w.numpy().reshape(n_rows, 1)
+    bound = None if bounds is None else bounds.numpy().reshape(n_rows, 1)
+    keep_all = None if mask is None else mask.numpy()
+    merged = torch.empty(n, dtype=deltas.dtype)
+    out_all = merged.numpy()
+    kept_buf = np.empty((n_rows, width), dtype=d_all.dtype)
+    flags_buf = np.empty((n_rows, width), dtype=bool)
+    magnitude_buf = np.empty((n_rows, width), dtype=d_all.dtype)
+    elected_buf = np.empty(width, dtype=d_all.dtype)
+    divisor_buf = np.empty(width, dtype=d_all.dtype)
+    zero_buf = np.empty(width, dtype=bool)
+    for start in range(0, n, width):
+        stop = min(start + width, n)
+        d, m = d_all[:, start:stop], stop - start
+        kept, flags, elected = kept_buf[:, :m], flags_buf[:, :m], elected_buf[:m]
+        np.multiply(d, w_np, out=kept)  # weighted deltas
+        if keep_all is not None:
+            np.multiply(kept, keep_all[:, start:stop], out=kept)
+        elif bound is not None:  # kept where |d| >= bound, else times 0
+            np.greater_equal(np.abs(d, out=magnitude_buf[:, :m]), bound, out=flags)
+            np.multiply(kept, flags, out=kept)
+        _row_sum(kept, elected)  # the summed weighted values; their sign is elected (0 elects +)
+        torch.sign(torch.from_numpy(elected), out=torch.from_numpy(elected))  # torch's sign, relu: SIMD
+        elected += 1.0
+        np.minimum(elected, 1.0, out=elected)
+        elected *= 2.0
+        elected -= 1.0  # +1 or -1
+        np.multiply(kept, elected, out=kept)
+        kept_t = torch.from_numpy(kept)
+        kept_t.relu_()  # |weighted| where its sign is the elected one, else 0
+        part = out_all[start:stop]
+        _row_sum(kept, part)
+        part *= elected
         if normalize:
-            divisor = agreeing.sign_().mul_(w).sum(dim=0)
-            part /= divisor.add_(torch.sign(divisor.abs()).neg_().add_(1.0))  # a zero divisor becomes 1
-        merged[block] = part
+            kept_t.sign_()
+            kept *= w_np
+            divisor = divisor_buf[:m]
+            _row_sum(kept, divisor)
+            np.equal(divisor, 0.0, out=zero_buf[:m])
+            divisor += zero_buf[:m]  # a zero divisor becomes 1
+            part /= divisor
     return merged
+
+
+def _row_sum(rows: np.ndarray, out: np.ndarray) -> None:
+    """out = ((rows[0] + rows[1]) + rows[2]) + ...: the order of torch's ``sum(dim=0)``."""
+    if rows.shape[0] == 1:
+        np.copyto(out, rows[0])
+        return
+    np.add(rows[0], rows[1], out=out)
+    for row in rows[2:]:
+        out += row
 
 
 def _ties_rule(
