@@ -98,12 +98,17 @@ def chunk_rule(
     return torch.stack(bounds)[:, None], partial
 
 
-def keep_mask(chunk: torch.Tensor, found: Thresholds, index: int, left: list[int]) -> torch.Tensor:
-    """Boolean mask of a chunk's kept entries (see ``chunk_rule``); ``left`` is updated."""
+def keep_rule(
+    chunk: torch.Tensor, found: Thresholds, index: int, left: list[int]
+) -> tuple[torch.Tensor, dict[int, np.ndarray]]:
+    """A chunk's kept entries: |x| >= bounds[row] (``chunk_rule``), and in each partial row also the
+    entries at the returned positions (the first ``left[row]`` equal to the threshold); ``left`` is
+    updated."""
     bounds, partial = chunk_rule(chunk, found, index, left)
-    keep = chunk.abs() >= bounds
+    rows = chunk.numpy()
+    extra = {}
     for row in partial:
-        positions = (chunk[row].abs() == found.values[row]).nonzero()[: left[row], 0]
-        keep[row, positions] = True
+        t = found.values[row].item()
+        extra[row] = np.flatnonzero((rows[row] == t) | (rows[row] == -t))[: left[row]]
         left[row] = 0
-    return keep
+    return bounds, extra
