@@ -6,6 +6,7 @@ import json
 import struct
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -101,7 +102,7 @@ class SafetensorsFile:
             ):
                 self._file.close()
                 raise CheckpointError(f"{path}: malformed safetensors header entry {key!r}")
-        self.entries: dict[str, dict] = header
+        self.entries: dict[str, dict[str, Any]] = header
         self._data_start = 8 + length
 
     def meta(self, key: str) -> tuple[torch.dtype, tuple[int, ...]]:

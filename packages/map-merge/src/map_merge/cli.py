@@ -8,7 +8,7 @@ import math
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from map_merge import __version__, outdir
 from map_merge.amortized import DESIGNS, METHODS
@@ -229,7 +229,7 @@ def _front(
     return 0
 
 
-def _load_front(path: Path) -> dict:
+def _load_front(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"front file not found: {path}")
     try:

@@ -49,7 +49,7 @@ class FrontConfig:
     root: str = "."
 
 
-def _load_mapping(path: Path) -> dict:
+def _load_mapping(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
         try:
@@ -134,7 +134,7 @@ def read_config(path: str | Path) -> FrontConfig:
     return config
 
 
-def import_object(reference: str, root: str | Path | None = None) -> Callable:
+def import_object(reference: str, root: str | Path | None = None) -> Callable[..., Any]:
     """Import ``"package.module:attribute"``, looking in folder ``root`` (the config's) first, then on
     sys.path. A plain import: nothing from the config is evaluated."""
     module_name, _, attribute = reference.partition(":")
@@ -144,7 +144,8 @@ def import_object(reference: str, root: str | Path | None = None) -> Callable:
     if added:
         sys.path.insert(0, str(root))
     try:
-        return getattr(importlib.import_module(module_name), attribute)
+        found: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+        return found
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import {reference!r}: {error}") from error
     finally:
@@ -155,7 +156,8 @@ def import_object(reference: str, root: str | Path | None = None) -> Callable:
 def build_module(config: FrontConfig) -> torch.nn.Module:
     """The module the merges are loaded into: ``model`` factory if given, else the base's HF architecture."""
     if config.model is not None:
-        return import_object(config.model, config.root)()
+        built: torch.nn.Module = import_object(config.model, config.root)()
+        return built
     config_file = Path(config.base) / "config.json"
     if not config_file.is_file():
         raise ValueError(
@@ -165,7 +167,8 @@ def build_module(config: FrontConfig) -> torch.nn.Module:
 
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or ["AutoModel"]
     model_class = getattr(transformers, architectures[0])
-    return model_class.from_pretrained(config.base, local_files_only=True)
+    loaded: torch.nn.Module = model_class.from_pretrained(config.base, local_files_only=True)
+    return loaded
 
 
 def build_objective(config: FrontConfig) -> MergeObjective:

@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from map_merge.checkpoints import SAFETENSORS_DTYPES, TensorReader, WeightsSource
@@ -25,9 +26,8 @@ from map_merge.outdir import (
 from map_merge.selection import (
     Chunks,
     Thresholds,
-    chunk_rule,
     chunk_thresholds,
-    keep_mask,
+    keep_rule,
     top_k_thresholds,
 )
 from map_merge.task_vectors import (
@@ -53,7 +53,9 @@ def _weights(tv: TaskVectors, weights: Sequence[float] | None) -> torch.Tensor:
 
 _BLOCK = 1 << 15  # columns per step of the TIES arithmetic: its temporaries stay in the CPU cache
 
-Rule = tuple[torch.Tensor | None, torch.Tensor | None]  # (lower bounds (T, 1) of kept |x|, or a mask)
+# The kept entries: |x| >= bounds (T, 1) plus, per row, the positions of some entries equal to the
+# threshold (``selection.keep_rule``); bounds None: every entry.
+Rule = tuple[torch.Tensor | None, dict[int, np.ndarray]]
 
 
 def _model_trim(chunks: Chunks, density: float, n: int, n_rows: int) -> Thresholds | None:
@@ -66,12 +68,7 @@ def _model_trim(chunks: Chunks, density: float, n: int, n_rows: int) -> Threshol
 
 def _model_rule(deltas: torch.Tensor, found: Thresholds, index: int, left: list[int]) -> Rule:
     """The kept entries of chunk ``index`` under model-wide thresholds (``left`` advances)."""
-    probe = list(left)
-    bounds, partial = chunk_rule(deltas, found, index, probe)
-    if not partial:
-        left[:] = probe
-        return bounds, None
-    return None, keep_mask(deltas, found, index, left)
+    return keep_rule(deltas, found, index, left)
 
 
 def _tensor_rule(deltas: torch.Tensor, density: float) -> Rule:
@@ -79,38 +76,76 @@ def _tensor_rule(deltas: torch.Tensor, density: float) -> Rule:
     magnitudes straddling the threshold are kept lowest position first (a stable descending sort's
     order)."""
     if density >= 1.0:
-        return None, None
+        return None, {}
     found = chunk_thresholds(deltas, max(1, int(density * deltas.shape[1])))
-    if not any(found.straddling):
-        return chunk_rule(deltas, found, 0, list(found.take_equal))[0], None
-    return None, keep_mask(deltas, found, 0, list(found.take_equal))
+    return keep_rule(deltas, found, 0, list(found.take_equal))
 
 
 def _ties_combine(deltas: torch.Tensor, w: torch.Tensor, rule: Rule, normalize: bool) -> torch.Tensor:
     """TIES on one tensor's deltas (T, n): keep the trimmed entries, weight, elect signs, disjoint mean.
 
-    In column blocks (every temporary stays in the cache) and with float arithmetic only (0/1 factors from
-    ``sign``; torch's boolean kernels are several times slower): the result equals the textbook steps
-    bit for bit, as entries are only multiplied by 1, 0 or an exact sign.
+    In column blocks whose temporaries stay in the CPU cache, numpy ufuncs writing into buffers reused
+    from block to block (no allocation per step); rows are added one after another, as torch's
+    ``sum(dim=0)`` does, and entries are only multiplied by 1, 0 or an exact sign, so the result equals
+    the textbook steps bit for bit.
     """
-    bounds, mask = rule
-    merged = torch.empty(deltas.shape[1], dtype=deltas.dtype)
-    for start in range(0, deltas.shape[1], _BLOCK):
-        block = slice(start, start + _BLOCK)
-        d = deltas[:, block]
-        weighted = d * w
-        if mask is not None:
-            weighted.mul_(mask[:, block])
-        elif bounds is not None:  # factor 1 where |d| >= bound, else 0 (the sign of a difference is exact)
-            weighted.mul_(torch.sign(d.abs().sub_(bounds)).add_(1.0).clamp_(max=1.0))
-        elected = torch.sign(weighted.sum(dim=0)).add_(1.0).clamp_(max=1.0).mul_(2.0).sub_(1.0)  # +1 or -1
-        agreeing = weighted.mul_(elected).relu_()  # |weighted| where its sign is the elected one, else 0
-        part = agreeing.sum(dim=0).mul_(elected)
+    bounds, extra = rule
+    d_all = deltas.numpy()
+    n_rows, n = d_all.shape
+    width = min(_BLOCK, n)
+    w_np = w.numpy().reshape(n_rows, 1)
+    bound = None if bounds is None else bounds.numpy().reshape(n_rows, 1)
+    merged = torch.empty(n, dtype=deltas.dtype)
+    out_all = merged.numpy()
+    kept_buf = np.empty((n_rows, width), dtype=d_all.dtype)
+    flags_buf = np.empty((n_rows, width), dtype=bool)
+    elected_buf = np.empty(width, dtype=d_all.dtype)
+    divisor_buf = np.empty(width, dtype=d_all.dtype)
+    zero_buf = np.empty(width, dtype=bool)
+    for start in range(0, n, width):
+        stop = min(start + width, n)
+        d, m = d_all[:, start:stop], stop - start
+        kept, flags, elected = kept_buf[:, :m], flags_buf[:, :m], elected_buf[:m]
+        if bound is not None:  # kept where |d| >= bound or at an extra position, else times 0
+            np.greater_equal(np.abs(d, out=kept), bound, out=flags)
+            for row, positions in extra.items():
+                first, last = np.searchsorted(positions, (start, stop))
+                flags[row, positions[first:last] - start] = True
+            np.multiply(d, w_np, out=kept)  # weighted deltas
+            np.multiply(kept, flags, out=kept)
+        else:
+            np.multiply(d, w_np, out=kept)
+        _row_sum(kept, elected)  # the summed weighted values; their sign is elected (0 elects +)
+        torch.sign(torch.from_numpy(elected), out=torch.from_numpy(elected))  # torch's sign, relu: SIMD
+        elected += 1.0
+        np.minimum(elected, 1.0, out=elected)
+        elected *= 2.0
+        elected -= 1.0  # +1 or -1
+        np.multiply(kept, elected, out=kept)
+        kept_t = torch.from_numpy(kept)
+        kept_t.relu_()  # |weighted| where its sign is the elected one, else 0
+        part = out_all[start:stop]
+        _row_sum(kept, part)
+        part *= elected
         if normalize:
-            divisor = agreeing.sign_().mul_(w).sum(dim=0)
-            part /= divisor.add_(torch.sign(divisor.abs()).neg_().add_(1.0))  # a zero divisor becomes 1
-        merged[block] = part
+            kept_t.sign_()
+            kept *= w_np
+            divisor = divisor_buf[:m]
+            _row_sum(kept, divisor)
+            np.equal(divisor, 0.0, out=zero_buf[:m])
+            divisor += zero_buf[:m]  # a zero divisor becomes 1
+            part /= divisor
     return merged
+
+
+def _row_sum(rows: np.ndarray, out: np.ndarray) -> None:
+    """out = ((rows[0] + rows[1]) + rows[2]) + ...: the order of torch's ``sum(dim=0)``."""
+    if rows.shape[0] == 1:
+        np.copyto(out, rows[0])
+        return
+    np.add(rows[0], rows[1], out=out)
+    for row in rows[2:]:
+        out += row
 
 
 def _ties_rule(
@@ -124,7 +159,7 @@ def _ties_rule(
     """The kept entries of one tensor: per tensor, or by the model-wide thresholds (``left`` advances)."""
     if trim == "tensor":
         return _tensor_rule(deltas, density)
-    return (None, None) if model_trim is None else _model_rule(deltas, model_trim, index, left)
+    return (None, {}) if model_trim is None else _model_rule(deltas, model_trim, index, left)
 
 
 def _check_ties(density: float, trim: str) -> None:
@@ -166,31 +201,65 @@ def ties(
     for index, part in enumerate(tv.slices):
         deltas = tv.flat_vectors[:, part]
         rule = _ties_rule(deltas, density, trim, model_trim, index, left)
-        torch.add(tv.flat_base[part], scale * _ties_combine(deltas, w, rule, normalize), out=out[part])
+        merged = _ties_combine(deltas, w, rule, normalize).mul_(scale)  # in place: as scale * merged
+        torch.add(tv.flat_base[part], merged, out=out[part])
     return out
 
 
-def _dare_generators(seed: int, n_tasks: int, n: int) -> list[torch.Generator]:
+def _mt19937(seed: int) -> np.random.MT19937:
+    """numpy's MT19937 in the state of ``torch.Generator().manual_seed(seed)``: it yields the same 32-bit
+    numbers (torch seeds its MT19937 with the low 32 bits of the seed, the reference initialisation)."""
+    torch.Generator().manual_seed(seed)  # the seeds torch accepts, and its error for others
+    key = np.empty(624, dtype=np.uint32)
+    x = seed % (1 << 32)
+    for index in range(624):
+        key[index] = x
+        x = (1812433253 * (x ^ (x >> 30)) + index + 1) & 0xFFFFFFFF
+    generator = np.random.MT19937(0)
+    generator.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+    return generator
+
+
+def _dare_generators(seed: int, n_tasks: int, n: int) -> list[np.random.MT19937]:
     """One generator per task, task t's positioned at draw t * n: together they yield the numbers of one
-    ``torch.rand((n_tasks, n))`` row by row, tensor by tensor."""
+    ``torch.rand((n_tasks, n), generator=torch.Generator().manual_seed(seed))`` row by row, tensor by
+    tensor (torch draws one 32-bit number per float32 and keeps its low 24 bits)."""
     generators = []
     for task in range(n_tasks):
-        generator = torch.Generator().manual_seed(seed)
-        skip = task * n
-        while skip > 0:
-            step = min(skip, 1 << 24)
-            torch.rand(step, generator=generator)
-            skip -= step
+        generator = _mt19937(seed)
+        generator.random_raw(task * n, output=False)
         generators.append(generator)
     return generators
 
 
+_DARE_BLOCK = 1 << 16  # random numbers drawn per task and step
+
+
 def _dare_combine(
-    deltas: torch.Tensor, w: torch.Tensor, generators: list[torch.Generator], drop_rate: float, rescale: str
+    deltas: torch.Tensor,
+    w: torch.Tensor,
+    generators: list[np.random.MT19937],
+    drop_rate: float,
+    rescale: str,
 ) -> torch.Tensor:
-    """DARE on one tensor's deltas (T, n): drop, rescale, weighted sum (the generators advance)."""
-    draws = torch.stack([torch.rand(deltas.shape[1], generator=g) for g in generators])
-    dropped = deltas * (draws >= drop_rate)
+    """DARE on one tensor's deltas (T, n): drop, rescale, weighted sum (the generators advance).
+
+    A delta is kept where its number of ``torch.rand`` is >= ``drop_rate`` (in float32): where the low 24
+    bits of its 32-bit draw, an integer m with m / 2**24 the float, reach ceil(float32(p) * 2**24)."""
+    least = math.ceil(float(np.float32(drop_rate)) * (1 << 24))
+    d_all = deltas.numpy()
+    dropped = torch.empty_like(deltas)
+    out_all = dropped.numpy()
+    n = d_all.shape[1]
+    width = min(_DARE_BLOCK, n)
+    keep = np.empty(width, dtype=bool)
+    for start in range(0, n, width):
+        stop = min(start + width, n)
+        for row, generator in enumerate(generators):
+            draws = generator.random_raw(stop - start)
+            np.bitwise_and(draws, 0xFFFFFF, out=draws)
+            np.greater_equal(draws, least, out=keep[: stop - start])
+            np.multiply(d_all[row, start:stop], keep[: stop - start], out=out_all[row, start:stop])
     if rescale == "inverse":
         dropped /= 1.0 - drop_rate
     elif rescale == "l1":
@@ -292,7 +361,7 @@ def stream_ties(
 
         def one(key: str, flat: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
             rule = _ties_rule(deltas, density, trim, model_trim, order[key], left)
-            return flat + scale * _ties_combine(deltas, w[:, None], rule, normalize)
+            return _ties_combine(deltas, w[:, None], rule, normalize).mul_(scale).add_(flat)
 
         return one
 

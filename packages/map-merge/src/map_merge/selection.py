@@ -63,15 +63,17 @@ def top_k_thresholds(chunks: Chunks, k: int, n_rows: int) -> Thresholds:
 
 
 def chunk_thresholds(chunk: torch.Tensor, k: int) -> Thresholds:
-    """``top_k_thresholds`` of a single chunk (n_rows, n), by ``numpy.partition`` (introselect)."""
-    magnitude = chunk.abs().numpy()
-    n = magnitude.shape[1]
+    """``top_k_thresholds`` of a single chunk (n_rows, n): per row, ``numpy.partition`` (introselect) of the
+    magnitudes in place in one reused buffer."""
+    rows = chunk.numpy()
+    n = rows.shape[1]
+    magnitude = np.empty(n, dtype=rows.dtype)
     values, take, equal = [], [], []
-    for row in magnitude:
-        part = np.partition(row, n - k)  # part[n - k] is the k-th largest; larger ones after it
-        t = part[n - k]
-        take.append(k - int(np.count_nonzero(part[n - k + 1 :] > t)))
-        equal.append(int(np.count_nonzero(part == t)))
+    for row in rows:
+        np.abs(row, out=magnitude).partition(n - k)  # [n - k] is the k-th largest; larger ones after it
+        t = magnitude[n - k]
+        take.append(k - int(np.count_nonzero(magnitude[n - k + 1 :] > t)))
+        equal.append(int(np.count_nonzero(magnitude == t)))
         values.append(t)
     straddling = [a < e for a, e in zip(take, equal, strict=True)]
     return Thresholds(torch.from_numpy(np.array(values)), take, straddling, [[e] for e in equal])
@@ -96,12 +98,17 @@ def chunk_rule(
     return torch.stack(bounds)[:, None], partial
 
 
-def keep_mask(chunk: torch.Tensor, found: Thresholds, index: int, left: list[int]) -> torch.Tensor:
-    """Boolean mask of a chunk's kept entries (see ``chunk_rule``); ``left`` is updated."""
+def keep_rule(
+    chunk: torch.Tensor, found: Thresholds, index: int, left: list[int]
+) -> tuple[torch.Tensor, dict[int, np.ndarray]]:
+    """A chunk's kept entries: |x| >= bounds[row] (``chunk_rule``), and in each partial row also the
+    entries at the returned positions (the first ``left[row]`` equal to the threshold); ``left`` is
+    updated."""
     bounds, partial = chunk_rule(chunk, found, index, left)
-    keep = chunk.abs() >= bounds
+    rows = chunk.numpy()
+    extra = {}
     for row in partial:
-        positions = (chunk[row].abs() == found.values[row]).nonzero()[: left[row], 0]
-        keep[row, positions] = True
+        t = found.values[row].item()
+        extra[row] = np.flatnonzero((rows[row] == t) | (rows[row] == -t))[: left[row]]
         left[row] = 0
-    return keep
+    return bounds, extra

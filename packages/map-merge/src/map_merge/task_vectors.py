@@ -101,7 +101,8 @@ class TaskVectors:
 
     def norms(self) -> torch.Tensor:
         """L2 norm of each task vector, (T,)."""
-        return self.flat_vectors.norm(dim=1)
+        norms: torch.Tensor = self.flat_vectors.norm(dim=1)
+        return norms
 
     def merged_flat(self, coefficients: Coefficients) -> torch.Tensor:
         """theta(c) = base + sum_t c_t v_t over the mergeable entries, flattened (a new tensor)."""
