@@ -322,7 +322,7 @@ def estimate_cost(scale: EvidenceScale, arms: list[dict[str, Any]], seeds: list[
             _, lrs, n = _block_sweep(scale, arm["block"])
             runs = len(lrs) * min(n, len(seeds)) + max(0, len(seeds) - n)
             if arm["block"] == "rl":
-                net = QNetwork(400, 3, "simba", arm["width"], 1)
+                net: torch.nn.Module = QNetwork(400, 3, "simba", arm["width"], 1)
                 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
                 x = torch.rand(scale.rl_batch, 400)
                 t = time.process_time()

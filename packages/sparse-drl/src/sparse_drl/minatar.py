@@ -54,6 +54,6 @@ def register_minatar() -> list[str]:
     for game, title in GAMES.items():
         env_id = f"MinAtarFlat/{title}-v1"
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=_make, kwargs={"game": game})
+            gym.register(id=env_id, entry_point=_make, kwargs={"game": game})  # type: ignore[arg-type]  # gym's EnvCreator has no named game
         ids.append(env_id)
     return ids
