@@ -17,3 +17,10 @@ def test_ray_front_equals_the_local_front(tiny_run, tmp_path, ray_session) -> No
     )
     for name in ("front.json", "evaluations.jsonl"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_the_ray_node_is_on_the_loopback_address(ray_session) -> None:
+    """The tests' Ray instance uses 127.0.0.1 as its node address (Ray would otherwise take the
+    machine's network address and listen on every interface)."""
+    nodes = ray_session.nodes()
+    assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}

@@ -49,3 +49,12 @@ def test_ray_trials_equal_local_and_resume(
     assert main([*GRID, "--engine", "ray", "--out", str(remote), "--resume"]) == 0
     assert "1 already finished" in capsys.readouterr().out
     assert metrics(remote / TRIALS[1]) == metrics(local / TRIALS[1])
+
+
+def test_the_ray_node_is_on_the_loopback_address(ray_instance) -> None:
+    """The tests' Ray instance uses 127.0.0.1 as its node address (Ray would otherwise take the
+    machine's network address and listen on every interface)."""
+    import ray
+
+    nodes = ray.nodes()
+    assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}

@@ -41,3 +41,10 @@ def test_ray_engine_matches_local_and_resumes(tmp_path: Path, stable_grad_rl_ray
     again = run_sweep_ray(cfg, tmp_path / "ray", resume=True)
     assert (tmp_path / "ray" / names[0] / "summary.json").stat().st_mtime_ns == finished
     assert [r["final_accuracy"] for r in again] == [r["final_accuracy"] for r in local]
+
+
+def test_the_ray_node_is_on_the_loopback_address(stable_grad_rl_ray) -> None:
+    """The tests' Ray instance uses 127.0.0.1 as its node address (Ray would otherwise take the
+    machine's network address and listen on every interface)."""
+    nodes = stable_grad_rl_ray.nodes()
+    assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}

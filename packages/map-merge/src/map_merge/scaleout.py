@@ -4,6 +4,7 @@ each load the base and the task vectors once."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
@@ -34,10 +35,15 @@ class RayObjective:
     """
 
     def __init__(self, config: FrontConfig, address: str | None = None, n_workers: int | None = None) -> None:
+        if address is None:  # read when Ray is imported: a local node stays on 127.0.0.1
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            where: dict[str, Any] = (
+                {"address": address} if address else {"address": "local", "_node_ip_address": "127.0.0.1"}
+            )
+            ray.init(include_dashboard=False, log_to_driver=False, **where)
         n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor: Any = ray.remote(num_cpus=1)(_Worker)
         self._ray = ray

@@ -18,6 +18,10 @@ from typing import Any
 CONNECT_TIMEOUT_S = 3.0
 
 
+#: Ray reads this at import; "0" keeps a local node on 127.0.0.1 (see ``start_ray``).
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 def _current_cluster_file() -> Path:
     base = os.environ.get("RAY_TMPDIR") or (
         "/tmp" if sys.platform.startswith("linux") else tempfile.gettempdir()
@@ -83,6 +87,10 @@ def start_ray(address: str | None) -> Any:
     Ray or a failed start is a one-line ``ImportError`` / ``ValueError``.
     """
     resolved = reach_address(address) if address else None
+    if resolved is None or is_loopback(split_address(resolved)[0]):
+        # read when Ray is imported: the node's address stays 127.0.0.1 (without it Ray 2.x replaces
+        # _node_ip_address="127.0.0.1" by the machine's network address and listens on every interface)
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     try:
         import ray
     except ImportError as err:
@@ -100,7 +108,9 @@ def start_ray(address: str | None) -> Any:
             else:
                 ray.init(address=resolved, log_to_driver=False)
         else:
-            ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+            ray.init(
+                address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+            )
     except Exception as err:  # Ray raises a bare Exception on a slow raylet; nothing written yet
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
         raise ValueError(f"--address {address or '(local instance)'}: Ray did not start: {first}") from err
