@@ -450,7 +450,7 @@ def run_evidence(
     ``evidence.png`` (with matplotlib). Arguments are validated and a Ray cluster reached before
     anything is written; returns the results."""
     from sparse_drl.evidence_report import render_tables, summarize, write_figure
-    from sparse_drl.sweep import ENGINES, LOOPBACK, _host, check_ray_address, import_ray
+    from sparse_drl.sweep import LOOPBACK, _host, check_engine_options, check_ray_address, import_ray
 
     if log is None:
         log = _print
@@ -463,17 +463,7 @@ def run_evidence(
         raise ValueError(f"--seeds must list distinct seeds, got {seeds}")
     if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
         raise ValueError(f"--seeds must be non-negative ints, got {seeds}")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    if workers is not None and engine != "local":
-        raise ValueError("--workers applies to --engine local only (Ray runs one cell per free CPU)")
-    workers = 1 if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"--workers must be a positive int, got {workers!r}")
-    if address is not None and engine != "ray":
-        raise ValueError("--address applies to --engine ray only")
-    if resume and overwrite:
-        raise ValueError("--resume and --overwrite exclude each other")
+    workers = check_engine_options(engine, workers, address, resume, overwrite, "cell")
     out = Path(out)
     check_out_path(out)
     kind = folder_kind(out)

@@ -41,6 +41,27 @@ __all__ = [
 ]
 
 ENGINES = ("local", "ray")
+
+
+def check_engine_options(
+    engine: str, workers: int | None, address: str | None, resume: bool, overwrite: bool, unit: str
+) -> int:
+    """Validate the options shared by ``sweep`` and ``evidence`` (one ``ValueError`` line each) and
+    return the number of local workers (1 when not given); ``unit`` names what Ray runs per CPU."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+    if workers is not None and engine != "local":
+        raise ValueError(f"--workers applies to --engine local only (Ray runs one {unit} per free CPU)")
+    workers = 1 if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers must be a positive int, got {workers!r}")
+    if address is not None and engine != "ray":
+        raise ValueError("--address applies to --engine ray only")
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    return workers
+
+
 SPEC = "sweep-config.json"
 
 TABLE_COLUMNS = [
@@ -327,17 +348,7 @@ def run_sweep(
     package's sweep marker is refused unless ``resume`` (same grid: finished runs are skipped, unfinished
     ones continue from their checkpoints) or ``overwrite`` (the new sweep is built beside it and replaces
     it once complete; refused when the folder holds files this package did not write)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    if workers is not None and engine != "local":
-        raise ValueError("--workers applies to --engine local only (Ray runs one trial per free CPU)")
-    workers = 1 if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
-    if address is not None and engine != "ray":
-        raise ValueError("--address applies to --engine ray only")
-    if resume and overwrite:
-        raise ValueError("--resume and --overwrite exclude each other")
+    workers = check_engine_options(engine, workers, address, resume, overwrite, "trial")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--seed lists a seed twice: {list(seeds)}")
     out = Path(out)
