@@ -367,6 +367,10 @@ def run_evidence(
     t0, c0 = time.perf_counter(), time.process_time()
     started_ray = False
     if ray_address is not False and pending:
+        if not ray_address:  # read when Ray is imported: a local instance stays on 127.0.0.1
+            from rice_n.train.rllib import LOOPBACK_ENV
+
+            os.environ.setdefault(LOOPBACK_ENV, "0")
         import ray
 
         if not ray.is_initialized():
