@@ -27,7 +27,10 @@ class NumpyOps:
 
     def scratch_mul(self, x: Any, y: Any, key: str) -> np.ndarray:
         """``x * y`` into a reused buffer: only for temporaries that never escape a step."""
-        return np.multiply(x, y, out=self._buffer(key, np.broadcast_shapes(np.shape(x), np.shape(y))))
+        out: np.ndarray = np.multiply(
+            x, y, out=self._buffer(key, np.broadcast_shapes(np.shape(x), np.shape(y)))
+        )
+        return out
 
     def owns(self, x: Any) -> bool:
         """True when ``x`` is (a contiguous view of) one of this backend's scratch buffers."""
@@ -49,7 +52,8 @@ class NumpyOps:
         out = self._buffer(key, np.broadcast_shapes(np.shape(tau), np.shape(b)))
         np.subtract(1.0, tau, out=out)
         np.multiply(out, b, out=out)
-        return np.sqrt(out, out=out)
+        root: np.ndarray = np.sqrt(out, out=out)
+        return root
 
     def divide(self, x: Any, divisor: Any, scratch: str | None = None) -> np.ndarray:
         """``x / divisor`` as this backend's float dtype (x may be an integer array).
@@ -59,7 +63,8 @@ class NumpyOps:
         shape = np.broadcast_shapes(np.shape(x), np.shape(divisor))
         out = np.empty(shape, dtype=self.dtype) if scratch is None else self._buffer(scratch, shape)
         np.copyto(out, x)  # cast first: dividing contiguous floats is faster than a casting ufunc loop
-        return np.divide(out, divisor, out=out)
+        quotient: np.ndarray = np.divide(out, divisor, out=out)
+        return quotient
 
     def rowsum(self, a: np.ndarray) -> np.ndarray:
         """Sum over the last axis of (B, N, N) as a matrix-vector product (faster than a reduction)."""
@@ -67,7 +72,8 @@ class NumpyOps:
         ones = self._ones.get(n)
         if ones is None:
             ones = self._ones[n] = np.ones(n, dtype=self.dtype)
-        return np.matmul(a, ones)
+        sums: np.ndarray = np.matmul(a, ones)
+        return sums
 
     exp = staticmethod(cast(Callable[..., Any], np.exp))
     log2 = staticmethod(cast(Callable[..., Any], np.log2))
@@ -107,11 +113,13 @@ class NumpyOps:
 
     def matvec(self, a: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Batched ``a @ v``: (B, N, N) x (B, N) -> (B, N)."""
-        return np.matmul(a, v[..., None])[..., 0]
+        av: np.ndarray = np.matmul(a, v[..., None])[..., 0]
+        return av
 
     def vecmat(self, v: np.ndarray, a: np.ndarray) -> np.ndarray:
         """Batched ``v @ a``: (B, N) x (B, N, N) -> (B, N)."""
-        return np.matmul(v[..., None, :], a)[..., 0, :]
+        va: np.ndarray = np.matmul(v[..., None, :], a)[..., 0, :]
+        return va
 
     def round(self, x: Any) -> Any:
         """Round half to even, as numpy and Python do."""
@@ -253,7 +261,8 @@ class TorchOps:
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """The values as a numpy array (copied to the host)."""
-        return x.detach().cpu().numpy()
+        values: np.ndarray = x.detach().cpu().numpy()
+        return values
 
     def amax(self, x: Any, axis: int) -> Any:
         """Maximum along an axis."""

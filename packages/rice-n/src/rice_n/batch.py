@@ -139,7 +139,8 @@ class BatchRiceEnv:
     @property
     def action_nvec(self) -> np.ndarray:
         """Levels of each action dim (``[10]*57`` for 27 regions, no negotiation)."""
-        return self.layout.nvec.copy()
+        nvec: np.ndarray = self.layout.nvec.copy()
+        return nvec
 
     @property
     def n_actions(self) -> int:

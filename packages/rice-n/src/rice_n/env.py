@@ -22,8 +22,13 @@ from rice_n.batch import BatchRiceEnv, InvalidActionError
 from rice_n.dynamics import Mode
 from rice_n.protocols import Protocol
 
+#: ``step``'s (observations, rewards, terminations, truncations, infos), each keyed by agent.
+_StepResult = tuple[
+    dict[str, dict[str, Any]], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
+]
 
-class RiceParallelEnv(ParallelEnv):
+
+class RiceParallelEnv(ParallelEnv):  # type: ignore[misc]
     """RICE-N as a PettingZoo ParallelEnv (see :func:`parallel_env`)."""
 
     metadata: ClassVar[dict[str, Any]] = {"name": "rice_n_v0", "render_modes": [], "is_parallelizable": True}
@@ -107,15 +112,15 @@ class RiceParallelEnv(ParallelEnv):
         except ValueError as exc:
             raise InvalidActionError(f"actions of different shapes: {exc}") from None
 
-    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(self, actions: dict[str, Any]) -> _StepResult:
         """Step with ``{agent: int array (D,)}``; returns (obs, rewards, terminations, truncations, infos)."""
         return self._finish(*self.batch.step(self._actions_array(actions)))
 
-    def step_unchecked(self, fractions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step_unchecked(self, fractions: dict[str, Any]) -> _StepResult:
         """Step with ``{agent: fractions (D,)}`` in [0, 1], no checks (see BatchRiceEnv.step_unchecked)."""
         return self._finish(*self.batch.step_unchecked(self._actions_array(fractions).astype(np.float64)))
 
-    def _finish(self, obs: Any, mask: Any, reward: Any, done: bool, info: dict) -> tuple:
+    def _finish(self, obs: Any, mask: Any, reward: Any, done: bool, info: dict[str, Any]) -> _StepResult:
         agents = self.possible_agents
         observations = self._observations(obs, mask)
         rewards = dict(zip(agents, reward[0].tolist(), strict=True))
@@ -134,7 +139,8 @@ class RiceParallelEnv(ParallelEnv):
         """The global state: region 0's observation without its one-hot and private features."""
         lay = self.batch.layout
         obs = self.batch.observations()
-        return obs[0, 0, lay.n_regions : lay.obs_dim - lay.private_dim].copy()
+        state: np.ndarray = obs[0, 0, lay.n_regions : lay.obs_dim - lay.private_dim].copy()
+        return state
 
     def render(self) -> None:
         """No rendering (use ``rice-n simulate`` for plots)."""

@@ -17,7 +17,7 @@ from rice_n.protocols import Protocol
 OthersPolicy = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 
-class RiceSingleAgentEnv(gym.Env):
+class RiceSingleAgentEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """RICE-N as a Gymnasium env for one region; the other regions follow a fixed policy.
 
     Args:

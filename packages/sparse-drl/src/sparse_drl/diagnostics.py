@@ -51,7 +51,8 @@ def dormant_ratio(activations: Sequence[torch.Tensor] | torch.Tensor, tau: float
 def _singular_values(features: torch.Tensor) -> torch.Tensor:
     if features.dim() != 2:
         raise ValueError(f"features must be a [batch, dim] matrix, got shape {tuple(features.shape)}")
-    return torch.linalg.svdvals(features.detach().double())
+    values: torch.Tensor = torch.linalg.svdvals(features.detach().double())
+    return values
 
 
 def stable_rank(features: torch.Tensor, delta: float = 0.01) -> int:

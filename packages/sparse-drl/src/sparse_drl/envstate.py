@@ -64,19 +64,19 @@ def unpack(value: Any) -> Any:
     return gen
 
 
-def _chain(env: gym.Env) -> list[gym.Env]:
+def _chain(env: gym.Env[Any, Any]) -> list[gym.Env[Any, Any]]:
     chain = [env]
     while isinstance(chain[-1], gym.Wrapper):
         chain.append(chain[-1].env)
     return chain
 
 
-def snapshot_envs(envs: gym.vector.VectorEnv) -> dict[str, Any]:
+def snapshot_envs(envs: gym.vector.VectorEnv[Any, Any, Any]) -> dict[str, Any]:
     """Every layer of every sub-env, the autoreset flags and the action-space RNG of a ``SyncVectorEnv``."""
     if not isinstance(envs, gym.vector.SyncVectorEnv):
         raise UnsaveableEnv(f"{type(envs).__name__} is not a SyncVectorEnv")
 
-    def attrs(layer: gym.Env) -> dict[str, Any]:
+    def attrs(layer: gym.Env[Any, Any]) -> dict[str, Any]:
         return {
             k: pack(v, f"{type(layer).__name__}.{k}")
             for k, v in vars(layer).items()
@@ -92,7 +92,7 @@ def snapshot_envs(envs: gym.vector.VectorEnv) -> dict[str, Any]:
     }
 
 
-def restore_envs(envs: gym.vector.VectorEnv, state: dict[str, Any]) -> None:
+def restore_envs(envs: gym.vector.VectorEnv[Any, Any, Any], state: dict[str, Any]) -> None:
     """Inverse of :func:`snapshot_envs`; ``ValueError`` when the saved envs are not these envs' kind."""
     saved = state["layers"]
     if (

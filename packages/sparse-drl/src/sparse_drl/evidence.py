@@ -271,7 +271,7 @@ def choose_lrs(
         sweep = seeds[:n]
 
         def mean(lr: float, arm: dict[str, Any] = arm, sweep: list[int] = sweep, block: str = block) -> float:
-            scores = [cells[cell_key(block, arm["name"], s, lr)]["score"] for s in sweep]
+            scores: list[float] = [cells[cell_key(block, arm["name"], s, lr)]["score"] for s in sweep]
             return sum(scores) / len(scores)
 
         chosen[f"{block}/{arm['name']}"] = max(sorted(lrs), key=lambda lr: (mean(lr), -lr))
@@ -345,7 +345,7 @@ def estimate_cost(scale: EvidenceScale, arms: list[dict[str, Any]], seeds: list[
                 for _ in range(20):
                     loss = torch.nn.functional.cross_entropy(net(x), y)
                     opt.zero_grad()
-                    loss.backward()
+                    loss.backward()  # type: ignore[no-untyped-call]
                     opt.step()
                 per_run = (time.process_time() - t) / 20 * scale.probe_steps * scale.probe_phases
             total += runs * per_run

@@ -70,7 +70,8 @@ class SimBaBlock(nn.Module):
         self.fc2 = _he_init(nn.Linear(expansion * width, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.fc2(torch.relu(self.fc1(self.norm(x))))
+        out: torch.Tensor = x + self.fc2(torch.relu(self.fc1(self.norm(x))))
+        return out
 
 
 class SimBaEncoder(nn.Module):
@@ -85,7 +86,8 @@ class SimBaEncoder(nn.Module):
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.blocks(self.input(x)))
+        out: torch.Tensor = self.norm(self.blocks(self.input(x)))
+        return out
 
 
 class BroBlock(nn.Module):
@@ -99,7 +101,8 @@ class BroBlock(nn.Module):
         self.norm2 = nn.LayerNorm(width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.norm2(self.fc2(torch.relu(self.norm1(self.fc1(x)))))
+        out: torch.Tensor = x + self.norm2(self.fc2(torch.relu(self.norm1(self.fc1(x)))))
+        return out
 
 
 class BroEncoder(nn.Module):
@@ -114,7 +117,8 @@ class BroEncoder(nn.Module):
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(torch.relu(self.norm(self.input(x))))
+        out: torch.Tensor = self.blocks(torch.relu(self.norm(self.input(x))))
+        return out
 
 
 def _check_size(in_dim: int, width: int, depth: int) -> None:

@@ -19,7 +19,7 @@ def _kron_class() -> Callable[..., torch.optim.Optimizer]:
         raise ImportError("optimizer 'kron' needs the extra: pip install 'sparse-drl[kron]'") from err
     import torch._dynamo
 
-    class EagerKron(Kron):
+    class EagerKron(Kron):  # type: ignore[misc]
         """PSGD-Kron with its internal ``torch.compile`` calls disabled (no triton or C++ compiler needed)."""
 
         @torch.no_grad()

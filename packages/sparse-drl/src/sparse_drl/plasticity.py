@@ -73,7 +73,7 @@ def run_probe(
             logits = net(x[idx])
             loss = nn.functional.cross_entropy(logits, y[idx])
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             correct += int((logits.argmax(1) == y[idx]).sum())
         acts: list[torch.Tensor] = []

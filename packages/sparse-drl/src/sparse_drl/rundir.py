@@ -117,7 +117,8 @@ def read_run_config(out: Path) -> dict[str, Any] | None:
         raise ValueError(f"{path} holds no sparse-drl config (expected an object with a 'config' object)")
     if data.get("package", PACKAGE) != PACKAGE:
         raise ValueError(f"{path} belongs to {data.get('package')!r}, not to {PACKAGE}")
-    return data["config"]
+    config: dict[str, Any] = data["config"]
+    return config
 
 
 def folder_kind(out: Path) -> str:
@@ -247,7 +248,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
     if missing or not isinstance(state.get("config"), dict):
         raise ValueError(f"{path} is not a sparse-drl checkpoint (missing {missing or ['config']})")
-    return state
+    checkpoint: dict[str, Any] = state
+    return checkpoint
 
 
 def clean_stale(out: Path) -> None:

@@ -98,7 +98,7 @@ def _check_action_space(agent_name: str, env_id: str) -> None:
     except Exception as err:  # missing dependency, bad kwargs: one user error
         raise ValueError(f"cannot create environment {env_id!r}: {err}") from None
     space = env.action_space
-    env.close()
+    env.close()  # type: ignore[no-untyped-call]
     wanted = gym.spaces.Box if agent_name == "sac" else gym.spaces.Discrete
     if not isinstance(space, wanted):
         raise ValueError(f"{agent_name} needs a {wanted.__name__} action space; {env_id} has {space}")

@@ -270,7 +270,7 @@ class LayerDensity:
         return self.kept / self.total if self.total else 1.0
 
 
-class DensityReport(dict):
+class DensityReport(dict[str, float]):
     """Per-layer densities (``{"layer.weight": density}``) plus totals and parameter counts.
 
     Attributes: ``layers`` (``LayerDensity`` rows), ``dense_params`` (all parameters),

@@ -27,7 +27,7 @@ __all__ = ["BaseConfig", "OffPolicyAgent", "ReplayBuffer", "check_device", "chec
 def check_device(device: object) -> torch.device:
     """``device`` as a ``torch.device``; a clear error when it is malformed or not available here."""
     try:
-        dev = torch.device(device)  # type: ignore[call-overload]
+        dev: torch.device = torch.device(device)  # type: ignore[call-overload]
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device must be a torch device string, got {device!r}") from err
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -202,7 +202,7 @@ class ReplayBuffer:
         self.pos, self.size = int(state["pos"]), n
 
 
-def make_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+def make_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
     """Synchronous vector env with same-step autoreset (``info['final_obs']`` holds the true last obs)."""
     return gym.make_vec(
         env_id,
@@ -445,4 +445,4 @@ class OffPolicyAgent:
     def close(self) -> None:
         """Close the environments."""
         self.envs.close()
-        self.eval_env.close()
+        self.eval_env.close()  # type: ignore[no-untyped-call]

@@ -64,7 +64,8 @@ class QNetwork(nn.Module):
         self.head = nn.Linear(width, n_actions)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(obs))
+        q: torch.Tensor = self.head(self.encoder(obs))
+        return q
 
 
 class DQN(OffPolicyAgent):
@@ -103,7 +104,9 @@ class DQN(OffPolicyAgent):
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
-        greedy = self.q(self.obs_norm(torch.from_numpy(obs).to(self.device))).argmax(-1).cpu().numpy()
+        greedy: np.ndarray = (
+            self.q(self.obs_norm(torch.from_numpy(obs).to(self.device))).argmax(-1).cpu().numpy()
+        )
         if not explore:
             return greedy
         rand = self.rng.random(obs.shape[0]) < self.epsilon()
@@ -118,7 +121,8 @@ class DQN(OffPolicyAgent):
                 q_next = q_next_all.gather(1, idx).squeeze(1)
             else:
                 q_next = q_next_all.max(-1).values
-            return batch["rewards"] + self.config.gamma * (1.0 - batch["dones"]) * q_next
+            target: torch.Tensor = batch["rewards"] + self.config.gamma * (1.0 - batch["dones"]) * q_next
+            return target
 
     def update(self, record: bool = False) -> dict[str, float]:
         cfg = self.config
@@ -156,7 +160,8 @@ class DQN(OffPolicyAgent):
         def per_sample() -> torch.Tensor:
             sub = {k: v[:16] for k, v in batch.items()}
             q = self.q(obs[:16]).gather(1, sub["actions"].view(-1, 1)).squeeze(1)
-            return (q - self._td_target(sub)).square()
+            sq: torch.Tensor = (q - self._td_target(sub)).square()
+            return sq
 
         out.update({f"critic_{k}": v for k, v in gradient_interference(self.q, per_sample).items()})
         self.q.zero_grad(set_to_none=True)

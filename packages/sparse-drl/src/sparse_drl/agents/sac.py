@@ -102,7 +102,8 @@ class Critic(nn.Module):
 
     def features(self, obs: torch.Tensor, action: torch.Tensor, index: int = 0) -> torch.Tensor:
         """Encoder output of critic ``index`` (after the final LayerNorm for SimBa)."""
-        return self.encoders[index](torch.cat([obs, action], dim=-1))
+        feats: torch.Tensor = self.encoders[index](torch.cat([obs, action], dim=-1))
+        return feats
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Q values ``[num_critics, B]``."""
@@ -160,7 +161,8 @@ class SAC(OffPolicyAgent):
         action, _ = self.actor(
             self.obs_norm(torch.from_numpy(obs).to(self.device)), deterministic=not explore
         )
-        return action.cpu().numpy().astype(np.float32)
+        out: np.ndarray = action.cpu().numpy().astype(np.float32)
+        return out
 
     def _q(self, q: torch.Tensor) -> torch.Tensor:
         return q.min(0).values if self.config.clipped_double_q else q.mean(0)
@@ -169,7 +171,8 @@ class SAC(OffPolicyAgent):
         with torch.no_grad():
             next_action, next_logp = self.actor(next_obs)
             q_next = self._q(self.target_critic(next_obs, next_action)) - self.log_alpha.exp() * next_logp
-            return batch["rewards"] + self.config.gamma * (1.0 - batch["dones"]) * q_next
+            target: torch.Tensor = batch["rewards"] + self.config.gamma * (1.0 - batch["dones"]) * q_next
+            return target
 
     def update(self, record: bool = False) -> dict[str, float]:
         cfg = self.config
@@ -234,7 +237,8 @@ class SAC(OffPolicyAgent):
             n = min(16, obs.shape[0])
             sub = {k: v[:n] for k, v in batch.items()}
             target = self._td_target(sub, next_obs[:n])
-            return (self.critic(obs[:n], acts[:n]) - target).square().sum(0)
+            sq: torch.Tensor = (self.critic(obs[:n], acts[:n]) - target).square().sum(0)
+            return sq
 
         out.update({f"critic_{k}": v for k, v in gradient_interference(self.critic, per_sample).items()})
         self.critic.zero_grad(set_to_none=True)
