@@ -4,7 +4,7 @@ each load the base and the task vectors once."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from map_merge.config import FrontConfig, build_objective
 class _Worker:
     """One actor: builds the config's MergeObjective once (one thread), then evaluates batches."""
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         import torch
 
         torch.set_num_threads(1)
@@ -38,7 +38,7 @@ class RayObjective:
 
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         actor: Any = ray.remote(num_cpus=1)(_Worker)
         self._ray = ray
         self.workers = [actor.remote(dataclasses.asdict(config)) for _ in range(n)]
@@ -55,4 +55,4 @@ class RayObjective:
 
     def __call__(self, c: np.ndarray) -> np.ndarray:
         """Metrics (T,) of one merge."""
-        return self.evaluate_many(np.asarray(c, dtype=np.float64)[None, :])[0]
+        return cast(np.ndarray, self.evaluate_many(np.asarray(c, dtype=np.float64)[None, :])[0])
