@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import struct
 import sys
 
 import pytest
 
-from map_merge.cli import main
+from map_merge.amortized import DESIGNS, METHODS
+from map_merge.cli import build_parser, main
+from map_merge.config import FrontConfig, read_config
 
 
 def run_fails(argv: list[str], capsys, text: str) -> str:
@@ -48,6 +52,13 @@ def test_front_pick_plot_and_a_rerun_that_evaluates_nothing(tiny_run, tmp_path, 
         ("!!python/object:os.system {}\n", "not valid YAML"),
         ("base: x\nmodels: {a: x, b: y}\nevaluator: m:f\nbudget: lots\n", "budget must be an integer"),
         ("- just\n- a list\n", "must be a mapping"),
+        *[
+            (
+                f"base: x\nmodels: {{a: x, b: y}}\nevaluator: m:f\nmaximize: {word}\n",
+                "maximize must be true or false",
+            )
+            for word in ("yes", "no", "on", "off", "Yes", "y")
+        ],
     ],
 )
 def test_bad_configs(tmp_path, capsys, text: str, expected: str) -> None:
@@ -102,3 +113,39 @@ def test_ray_engine_without_ray_names_the_extra(tiny_run, tmp_path, capsys, monk
         'pip install "map-merge[ray]"',
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [("true", True), ("false", False), ("True", True), ("FALSE", False)]
+)
+def test_config_booleans_accept_true_and_false(tmp_path, word: str, value: bool) -> None:
+    pytest.importorskip("yaml")
+    (tmp_path / "x").write_bytes(b"")
+    (tmp_path / "y").write_bytes(b"")
+    (tmp_path / "c.yaml").write_text(f"base: x\nmodels: {{a: x, b: y}}\nevaluator: m:f\nmaximize: {word}\n")
+    assert read_config(tmp_path / "c.yaml").maximize is value
+
+
+def _front_actions() -> dict[str, argparse.Action]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in sub.choices["front"]._actions}
+
+
+def test_front_flags_hold_the_config_defaults() -> None:
+    """One source of defaults: every `front` flag that overrides a FrontConfig field has the field's type,
+    leaves the config's value alone unless given (default None), and shows the dataclass default."""
+    actions = _front_actions()
+    fields = {f.name: f for f in dataclasses.fields(FrontConfig)}
+    overrides = {name for name in actions if name in fields}
+    assert overrides == {"seed", "method", "design", "budget"}
+    types = {"seed": int, "method": str, "design": str, "budget": int}
+    for name in sorted(overrides):
+        action, default = actions[name], fields[name].default
+        assert action.default is None and action.type is types[name], name
+        shown = "the method's own" if default is None else str(default)
+        assert action.help is not None and action.help.endswith(f"default {shown})"), (name, action.help)
+    assert tuple(actions["method"].choices or ()) == tuple(METHODS)
+    assert tuple(actions["design"].choices or ()) == tuple(DESIGNS)
+    args = build_parser().parse_args(["front", "c.yaml", "--out", "o"])
+    assert all(getattr(args, name) is None for name in overrides)  # the config (or its default) wins

@@ -11,6 +11,7 @@ metrics change fastest there.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,7 +35,7 @@ INITIAL_FRACTION = 0.6
 def warp(c: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     """sign(c) sqrt(|c| / m), m the bounds' largest magnitude: the space in which the design spreads its
     points (equal steps there are small steps near c = 0)."""
-    return np.sign(c) * np.sqrt(np.abs(c) / max(abs(bounds[0]), abs(bounds[1])))
+    return cast(np.ndarray, np.sign(c) * np.sqrt(np.abs(c) / max(abs(bounds[0]), abs(bounds[1]))))
 
 
 def _maximin(
@@ -67,14 +68,14 @@ def _candidate_pool(
     low, high = bounds
     box = rng.uniform(low, high, size=(size, n_tasks))
     small = rng.dirichlet(np.ones(n_tasks), size=size) * rng.uniform(0, high, size=(size, 1))
-    return np.clip(np.concatenate([box, small]), low, high)
+    return cast(np.ndarray, np.clip(np.concatenate([box, small]), low, high))
 
 
 def exploit_preferences(n_tasks: int) -> np.ndarray:
     """The preferences whose predicted best merges the last round evaluates: equal weights, then each
     task's weight doubled in turn (unit L2 norm), (T+1, T)."""
     rows = np.ones((n_tasks + 1, n_tasks)) + np.concatenate([np.zeros((1, n_tasks)), np.eye(n_tasks)])
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return cast(np.ndarray, rows / np.linalg.norm(rows, axis=1, keepdims=True))
 
 
 def start_points(n_tasks: int, n_points: int, seed: int, bounds: tuple[float, float]) -> np.ndarray:
@@ -167,7 +168,7 @@ def adaptive_samples(
     n_points: int,
     seed: int,
     progress: bool,
-    options: dict,
+    options: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
     """Evaluate the start design, refine in rounds where the surrogates are least certain, then evaluate
     the predicted best merges for the exploit preferences; return samples, metrics, per-round history

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def to_angles(c: np.ndarray) -> np.ndarray:
     """Hyperspherical angles (N, T-1) in [0, pi/2] of non-negative vectors c (N, T)."""
     c = np.abs(np.atleast_2d(c))
     tail = np.sqrt(np.cumsum((c**2)[:, ::-1], axis=1)[:, ::-1])  # ||c_{k:}||
-    return np.arctan2(tail[:, 1:], c[:, :-1])
+    return cast(np.ndarray, np.arctan2(tail[:, 1:], c[:, :-1]))
 
 
 def from_angles(angles: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -69,7 +70,7 @@ def bayesian_samples(
     budget: int | None,
     seed: int,
     progress: bool,
-    options: dict,
+    options: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
     """Run the sampling rounds; return all samples, their metrics, and the per-round fit history.
 

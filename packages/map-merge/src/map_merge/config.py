@@ -6,6 +6,7 @@ import importlib
 import inspect
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,23 @@ class FrontConfig:
     root: str = "."
 
 
+def _strict_bool_loader(yaml: Any) -> Any:
+    """A ``yaml.SafeLoader`` whose only booleans are true, True, TRUE, false, False and FALSE (YAML 1.2)."""
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]
+        pass
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != bool_tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
+
+
 def _load_mapping(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
@@ -59,7 +77,9 @@ def _load_mapping(path: Path) -> dict[str, Any]:
                 'YAML configs need PyYAML: pip install "map-merge[yaml]" (or use JSON)'
             ) from error
         try:
-            raw = yaml.safe_load(text)  # plain data only: tags such as !!python/object are refused
+            # plain data only (a SafeLoader: tags such as !!python/object are refused); booleans only
+            # as true/false, so YAML 1.1's yes/no/on/off stay strings and the type check refuses them
+            raw = yaml.load(text, Loader=_strict_bool_loader(yaml))
         except yaml.YAMLError as error:
             raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ def surrogate_r2_on(points: np.ndarray, metrics: np.ndarray, front: AmortizedFro
     predicted = np.stack([s.value(points) for s in front.surrogates], axis=1)
     residual = ((metrics - predicted) ** 2).sum(axis=0)
     total = ((metrics - metrics.mean(axis=0)) ** 2).sum(axis=0)
-    return (1.0 - residual / np.maximum(total, 1e-12)).tolist()
+    return cast(list[float], (1.0 - residual / np.maximum(total, 1e-12)).tolist())
 
 
 def run_experiment(
@@ -120,7 +121,7 @@ def _round(x: float) -> float:
     return float(f"{x:.2g}")
 
 
-def _summarize(results: dict[str, dict], out: Path, seed: int) -> dict[str, object]:
+def _summarize(results: dict[str, dict[str, Any]], out: Path, seed: int) -> dict[str, object]:
     """demo.json: the key figure for umbrella and the headline numbers of both experiments."""
     t3 = results["t3"]["quality"]
     figures: dict[str, float] = {}

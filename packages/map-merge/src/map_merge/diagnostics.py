@@ -5,6 +5,7 @@ predicted front claims to lie beyond every real evaluation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def front_heldout_error(samples: np.ndarray, metrics: np.ndarray, maximize: bool
         surrogates = refit(samples[keep], metrics[keep])
         errors.append(np.array([s.value(samples[k : k + 1])[0] for s in surrogates]) - metrics[k])
     spread = np.maximum(np.ptp(metrics, axis=0), 1e-12)
-    return np.sqrt(np.mean(np.square(errors), axis=0)) / spread
+    return cast(np.ndarray, np.sqrt(np.mean(np.square(errors), axis=0)) / spread)
 
 
 def fit_diagnostics(

@@ -66,7 +66,7 @@ def _train(
     optimizer = torch.optim.Adam(params, lr=lr)
     for _ in range(epochs):
         optimizer.zero_grad()
-        loss_fn().backward()
+        loss_fn().backward()  # type: ignore[no-untyped-call]
         optimizer.step()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from map_merge.pareto import non_dominated, nsga3_search, polish_points, weighte
 from map_merge.surrogate import QuadraticSurrogate, choose_link, fit_surrogate
 
 
-def _matrix(data: dict, key: str, n_columns: int | None) -> np.ndarray:
+def _matrix(data: dict[str, Any], key: str, n_columns: int | None) -> np.ndarray:
     try:
         array = np.asarray(data[key], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as error:
@@ -58,7 +59,7 @@ class AmortizedFront:
     def select(self, preference: Sequence[float]) -> np.ndarray:
         """The front's coefficient vector best for a preference: argmax_k p.M(c_k) (argmin for losses),
         with p normalized to unit L2 norm. Needs no new evaluation."""
-        return self.coefficients[self.select_index(preference)].copy()
+        return cast(np.ndarray, self.coefficients[self.select_index(preference)].copy())
 
     def select_index(self, preference: Sequence[float]) -> int:
         """Row of the front that ``select`` returns."""
@@ -102,7 +103,7 @@ class AmortizedFront:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> AmortizedFront:
+    def from_dict(cls, data: dict[str, Any]) -> AmortizedFront:
         """Rebuild a front from ``to_dict``'s form, checking shapes and finiteness (ValueError otherwise)."""
         if not isinstance(data, dict):
             raise ValueError("front: expected a JSON object")
@@ -159,7 +160,7 @@ def front_weights(y: np.ndarray, maximize: bool, width: float) -> np.ndarray:
     z = (y - y.min(axis=0)) / span
     front = z[non_dominated(y, maximize)]
     distance = np.sqrt(((z[:, None, :] - front[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
-    return np.exp(-distance / width)
+    return cast(np.ndarray, np.exp(-distance / width))
 
 
 FRONT_WIDTH = 0.3  # samples whose metrics lie this far (normalized) from the sampled front weigh 1/e

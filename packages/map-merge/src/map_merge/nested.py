@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def _closest_pair(nodes: list[Node], single_metrics: np.ndarray) -> tuple[int, i
 def _weighted_mean(metrics: np.ndarray, tasks: list[int], weights: np.ndarray) -> np.ndarray:
     """Preference-weighted mean of the given tasks' metrics (plain mean when their weights are all zero)."""
     w = weights[tasks]
-    return metrics[:, tasks] @ (w / w.sum()) if w.sum() > 0 else metrics[:, tasks].mean(axis=1)
+    return cast(
+        np.ndarray, metrics[:, tasks] @ (w / w.sum()) if w.sum() > 0 else metrics[:, tasks].mean(axis=1)
+    )
 
 
 def nested_front(
@@ -44,7 +47,7 @@ def nested_front(
     seed: int,
     preference: Sequence[float] | None,
     progress: bool,
-    options: dict,
+    options: dict[str, Any],
 ) -> AmortizedFront:
     """Merge the closest pair with a 2-D MAP on the preference-weighted mean of each side's task metrics,
     pick its coefficients by the summed preferences, repeat until one model is left (T-1 merges).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from scipy.optimize import minimize
@@ -18,7 +19,7 @@ def non_dominated(objectives: np.ndarray, maximize: bool = True) -> np.ndarray:
     no_worse = np.all(values[:, None, :] <= values[None, :, :], axis=2)
     better = np.any(values[:, None, :] < values[None, :, :], axis=2)
     dominated = np.any(no_worse & better, axis=0)
-    return ~dominated
+    return cast(np.ndarray, ~dominated)
 
 
 def _reference_directions(n_obj: int, target: int = 100) -> np.ndarray:
@@ -29,7 +30,7 @@ def _reference_directions(n_obj: int, target: int = 100) -> np.ndarray:
     partitions = 1
     while _n_das_dennis(n_obj, partitions + 1) <= target:
         partitions += 1
-    return get_reference_directions("das-dennis", n_obj, n_partitions=partitions)
+    return cast(np.ndarray, get_reference_directions("das-dennis", n_obj, n_partitions=partitions))
 
 
 def _n_das_dennis(n_obj: int, partitions: int) -> int:
@@ -54,7 +55,7 @@ def nsga3_search(
     n_var = surrogates[0].n_tasks
     sign = -1.0 if maximize else 1.0
 
-    class SurrogateProblem(Problem):
+    class SurrogateProblem(Problem):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(n_var=n_var, n_obj=len(surrogates), xl=bounds[0], xu=bounds[1])
 
@@ -118,7 +119,7 @@ def kkt_weights(gradients: np.ndarray) -> np.ndarray:
         options={"ftol": 1e-16, "maxiter": 500},
     )
     w = np.clip(result.x, 0.0, None)
-    return w / w.sum()
+    return cast(np.ndarray, w / w.sum())
 
 
 def polish_points(
@@ -164,7 +165,7 @@ def _normalizer(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2))
+    return cast(np.ndarray, np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)))
 
 
 def generational_distance(front: np.ndarray, reference: np.ndarray) -> float:

@@ -63,7 +63,7 @@ def plot_fronts(
     return path
 
 
-def plot_experiment(result: dict, path: str | Path) -> Path:
+def plot_experiment(result: dict[str, Any], path: str | Path) -> Path:
     """The demo figure: grid front, MAP predicted and re-evaluated, random front."""
     fronts = {
         "grid front": np.array(result["grid_front"]),
@@ -75,7 +75,7 @@ def plot_experiment(result: dict, path: str | Path) -> Path:
     return plot_fronts(fronts, path, result["tasks"], title)
 
 
-def plot_front_file(data: dict, path: str | Path) -> Path:
+def plot_front_file(data: dict[str, Any], path: str | Path) -> Path:
     """Plot a front.json payload: predicted front and the real evaluated samples."""
     fronts = {  # predicted first (hollow), real samples drawn on top so none is hidden
         "MAP predicted": np.array(data["predicted"]),

@@ -10,6 +10,7 @@ samples go wherever the front is, at small coefficient sums or large ones.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def _nearest(points: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Distance of each row of ``points`` to its nearest row of ``others``: (N,)."""
     if len(others) == 0:
         return np.full(len(points), np.inf)
-    return np.sqrt(((points[:, None, :] - others[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    return cast(np.ndarray, np.sqrt(((points[:, None, :] - others[None, :, :]) ** 2).sum(axis=2)).min(axis=1))
 
 
 def predictive(
@@ -102,7 +103,7 @@ def scalarise(values: np.ndarray, preferences: np.ndarray) -> np.ndarray:
     sampled) for each preference (P, T): (N, P), higher is better."""
     deficit = 1.0 - values
     weighted = deficit[:, None, :] * preferences[None, :, :]
-    return -(weighted.max(axis=2) + AUGMENT * weighted.sum(axis=2))
+    return cast(np.ndarray, -(weighted.max(axis=2) + AUGMENT * weighted.sum(axis=2)))
 
 
 def local_pool(
@@ -119,7 +120,7 @@ def local_pool(
     front = samples[non_dominated(metrics, maximize)]
     centers = front[rng.integers(len(front), size=size)]
     noise = rng.normal(0.0, radius * (bounds[1] - bounds[0]), size=centers.shape)
-    return np.clip(centers + noise, bounds[0], bounds[1])
+    return cast(np.ndarray, np.clip(centers + noise, bounds[0], bounds[1]))
 
 
 def optimistic_points(
@@ -171,7 +172,7 @@ def front_samples(
     n_points: int,
     seed: int,
     progress: bool,
-    options: dict,
+    options: dict[str, Any],
     local: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
     """Evaluate the space-filling start, refine in rounds of T+1 optimistic points, then evaluate the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import numpy as np
 
@@ -20,7 +21,7 @@ def _eligible_grid(n_tasks: int, levels: int) -> np.ndarray:
     grid = np.array(list(itertools.product(axis, repeat=n_tasks)))
     sums_to_one = np.isclose(grid.sum(axis=1), 1.0)
     all_equal = np.all(np.isclose(grid, grid[:, :1]), axis=1)
-    return grid[~(sums_to_one | all_equal)]
+    return cast(np.ndarray, grid[~(sums_to_one | all_equal)])
 
 
 def initial_points(n_tasks: int, n_points: int | None = None, seed: int = 0) -> np.ndarray:

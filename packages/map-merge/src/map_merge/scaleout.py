@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from map_merge.config import FrontConfig, build_objective
 class _Worker:
     """One actor: builds the config's MergeObjective once (one thread), then evaluates batches."""
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         import torch
 
         torch.set_num_threads(1)
@@ -44,7 +44,7 @@ class RayObjective:
                 {"address": address} if address else {"address": "local", "_node_ip_address": "127.0.0.1"}
             )
             ray.init(include_dashboard=False, log_to_driver=False, **where)
-        n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        n = n_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         actor: Any = ray.remote(num_cpus=1)(_Worker)
         self._ray = ray
         self.workers = [actor.remote(dataclasses.asdict(config)) for _ in range(n)]
@@ -61,4 +61,4 @@ class RayObjective:
 
     def __call__(self, c: np.ndarray) -> np.ndarray:
         """Metrics (T,) of one merge."""
-        return self.evaluate_many(np.asarray(c, dtype=np.float64)[None, :])[0]
+        return cast(np.ndarray, self.evaluate_many(np.asarray(c, dtype=np.float64)[None, :])[0])

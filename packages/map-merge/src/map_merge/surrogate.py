@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -31,9 +32,9 @@ def link_forward(name: str, z: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
         return 0.5 * (1.0 + np.tanh(0.5 * z))
     if name == "softplus":
-        return np.logaddexp(0.0, z)
+        return cast(np.ndarray, np.logaddexp(0.0, z))
     if name == "log":
-        return np.exp(np.clip(z, -700, 700))
+        return cast(np.ndarray, np.exp(np.clip(z, -700, 700)))
     raise ValueError(f"unknown link {name!r}; choose one of {LINKS}")
 
 
@@ -57,12 +58,12 @@ def link_inverse(name: str, y: np.ndarray) -> np.ndarray:
         return y
     if name == "sigmoid":
         y = np.clip(y, _EPS, 1.0 - _EPS)
-        return np.log(y) - np.log1p(-y)
+        return cast(np.ndarray, np.log(y) - np.log1p(-y))
     if name == "softplus":
         y = np.maximum(y, _EPS)
-        return y + np.log(-np.expm1(-y))
+        return cast(np.ndarray, y + np.log(-np.expm1(-y)))
     if name == "log":
-        return np.log(np.maximum(y, _EPS))
+        return cast(np.ndarray, np.log(np.maximum(y, _EPS)))
     raise ValueError(f"unknown link {name!r}; choose one of {LINKS}")
 
 
@@ -72,16 +73,16 @@ def _fit_weights(
     root = np.ones(len(y)) if sample_weights is None else np.sqrt(sample_weights)
     weights = np.linalg.lstsq(features * root[:, None], link_inverse(link, y) * root, rcond=None)[0]
     if how == "linear" or link == "identity":
-        return weights
+        return cast(np.ndarray, weights)
 
     def residuals(w: np.ndarray) -> np.ndarray:
-        return root * (link_forward(link, features @ w) - y)
+        return cast(np.ndarray, root * (link_forward(link, features @ w) - y))
 
     def jacobian(w: np.ndarray) -> np.ndarray:
-        return (root * link_derivative(link, features @ w))[:, None] * features
+        return cast(np.ndarray, (root * link_derivative(link, features @ w))[:, None] * features)
 
     method = "lm" if len(y) >= len(weights) else "trf"
-    return least_squares(residuals, weights, jac=jacobian, method=method).x
+    return cast(np.ndarray, least_squares(residuals, weights, jac=jacobian, method=method).x)
 
 
 @dataclass
@@ -111,18 +112,19 @@ class ResidualCorrection:
     def kernel(self, c: np.ndarray) -> np.ndarray:
         """(N, n_centers) kernel values."""
         d2 = ((np.atleast_2d(c)[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
-        return np.exp(-d2 / (2.0 * self.scale**2))
+        return cast(np.ndarray, np.exp(-d2 / (2.0 * self.scale**2)))
 
     def value(self, c: np.ndarray) -> np.ndarray:
         """Correction at each row of c, (N,)."""
-        return self.kernel(c) @ self.coef
+        return cast(np.ndarray, self.kernel(c) @ self.coef)
 
     def gradient(self, c: np.ndarray) -> np.ndarray:
         """Gradient of the correction, (N, T)."""
         c = np.atleast_2d(c)
         weighted = self.kernel(c) * self.coef[None, :]
-        return (
-            -(weighted[:, :, None] * (c[:, None, :] - self.centers[None, :, :])).sum(axis=1) / self.scale**2
+        return cast(
+            np.ndarray,
+            -(weighted[:, :, None] * (c[:, None, :] - self.centers[None, :, :])).sum(axis=1) / self.scale**2,
         )
 
 
@@ -170,7 +172,9 @@ class QuadraticSurrogate:
         dz = linear[None, :] + c @ (q + q.T)
         z = quadratic_features(c) @ self.weights
         gradient = link_derivative(self.link, z)[:, None] * dz
-        return gradient if self.correction is None else gradient + self.correction.gradient(c)
+        return cast(
+            np.ndarray, gradient if self.correction is None else gradient + self.correction.gradient(c)
+        )
 
     def corrected(self, c: np.ndarray, y: np.ndarray) -> QuadraticSurrogate:
         """This surrogate plus a kernel model of its residuals at (c, y), when that predicts held-out
@@ -198,7 +202,7 @@ class QuadraticSurrogate:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> QuadraticSurrogate:
+    def from_dict(cls, data: dict[str, Any]) -> QuadraticSurrogate:
         """Rebuild a surrogate written by ``to_dict``; raises ValueError on a malformed entry."""
         try:
             weights = np.asarray(data["weights"], dtype=np.float64)
