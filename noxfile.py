@@ -215,7 +215,7 @@ def integration(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 @with_cpu_time
 def typecheck(session: nox.Session) -> None:
-    """mypy over every package's src and the downstream scripts of tests/typecheck/, in one run.
+    """mypy --strict over every package's src and the downstream scripts of tests/typecheck/, in one run.
 
     The downstream scripts use each README's quickstart as a project that depends on the packages would
     write it. One run analyses torch's and numpy's stubs once for all of them (six runs sharing a cache
@@ -224,7 +224,7 @@ def typecheck(session: nox.Session) -> None:
     cache = ["--cache-dir", str(Path(session.create_tmp()) / "mypy-cache")]
     sources = [str(ROOT / "packages" / package / "src") for package in PACKAGES]
     scripts = sorted(str(p) for p in (ROOT / "tests" / "typecheck").glob("*.py"))
-    run_shared(session, "mypy", *cache, *sources, *scripts)
+    run_shared(session, "mypy", "--strict", *cache, *sources, *scripts)
 
 
 @nox.session(venv_backend="none")

@@ -23,7 +23,7 @@ def one_step() -> None:
     x, y = torch.randn(512, 32), torch.randint(0, 10, (512,))
     loss = torch.nn.functional.cross_entropy(net(x), y)
     opt.zero_grad()
-    loss.backward()
+    torch.autograd.backward(loss)  # typed, unlike Tensor.backward (strict mypy)
     print(gradient_spread(grad_norms(net)))
     opt.step()
     print(representation_metrics(net, x))

@@ -7,6 +7,7 @@ is already the first observation of the next episode.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -17,10 +18,10 @@ def is_atari(env_id: str) -> bool:
     return env_id.startswith("ALE/") or env_id.endswith("NoFrameskip-v4")
 
 
-class _ChannelFirst(gym.ObservationWrapper):
+class _ChannelFirst(gym.ObservationWrapper[Any, Any, Any]):
     """MinAtar (H, W, C) boolean grids -> (C, H, W) float32 in {0, 255} (the CNNs divide by 255)."""
 
-    def __init__(self, env: gym.Env):
+    def __init__(self, env: gym.Env[Any, Any]):
         super().__init__(env)
         h, w, c = tuple(env.observation_space.shape or ())
         self.observation_space = gym.spaces.Box(0.0, 255.0, (c, h, w), np.float32)
@@ -29,8 +30,8 @@ class _ChannelFirst(gym.ObservationWrapper):
         return np.transpose(observation, (2, 0, 1)).astype(np.float32) * 255.0
 
 
-def _make_one(env_id: str) -> Callable[[], gym.Env]:
-    def thunk() -> gym.Env:
+def _make_one(env_id: str) -> Callable[[], gym.Env[Any, Any]]:
+    def thunk() -> gym.Env[Any, Any]:
         if is_atari(env_id):
             env = gym.make(env_id, frameskip=1, repeat_action_probability=0.0)
             env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84)

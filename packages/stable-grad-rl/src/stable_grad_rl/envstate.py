@@ -64,19 +64,19 @@ def decode(value: Any) -> Any:
     return generator
 
 
-def _layers(env: gym.Env) -> list[gym.Env]:
+def _layers(env: gym.Env[Any, Any]) -> list[gym.Env[Any, Any]]:
     chain = [env]
     while isinstance(chain[-1], gym.Wrapper):
         chain.append(chain[-1].env)
     return chain
 
 
-def _attrs(layer: gym.Env) -> dict[str, Any]:
+def _attrs(layer: gym.Env[Any, Any]) -> dict[str, Any]:
     name = type(layer).__name__
     return {k: encode(v, f"{name}.{k}") for k, v in vars(layer).items() if k not in _SKIP}
 
 
-def env_state(envs: gym.vector.VectorEnv) -> dict[str, Any]:
+def env_state(envs: gym.vector.VectorEnv[Any, Any, Any]) -> dict[str, Any]:
     """The state of a ``SyncVectorEnv`` and every layer of its sub-envs; :class:`EnvStateError` if unsaveable."""
     if not isinstance(envs, gym.vector.SyncVectorEnv):
         raise EnvStateError(f"a {type(envs).__name__} cannot be saved (only SyncVectorEnv)")
@@ -88,7 +88,7 @@ def env_state(envs: gym.vector.VectorEnv) -> dict[str, Any]:
     return {"envs": sub, "autoreset": autoreset, "action_rng": encode(envs.action_space._np_random, "rng")}
 
 
-def load_env_state(envs: gym.vector.VectorEnv, state: dict[str, Any]) -> None:
+def load_env_state(envs: gym.vector.VectorEnv[Any, Any, Any], state: dict[str, Any]) -> None:
     """Inverse of :func:`env_state`; ``ValueError`` if the saved layers do not match these envs."""
     if not isinstance(envs, gym.vector.SyncVectorEnv) or len(state["envs"]) != len(envs.envs):
         raise ValueError(

@@ -31,7 +31,11 @@ class Agent:
     algo = "base"
 
     def __init__(
-        self, envs: gym.vector.VectorEnv, network: nn.Module, optimizer: torch.optim.Optimizer, seed: int
+        self,
+        envs: gym.vector.VectorEnv[Any, Any, Any],
+        network: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        seed: int,
     ):
         self.envs = envs
         self.network = network

@@ -122,7 +122,7 @@ class DQN(Agent):
 
     def __init__(
         self,
-        envs: gym.vector.VectorEnv,
+        envs: gym.vector.VectorEnv[Any, Any, Any],
         network: nn.Module,
         optimizer: torch.optim.Optimizer,
         config: DQNConfig | None = None,

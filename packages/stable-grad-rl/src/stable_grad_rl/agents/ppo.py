@@ -128,7 +128,7 @@ class PPO(Agent):
 
     def __init__(
         self,
-        envs: gym.vector.VectorEnv,
+        envs: gym.vector.VectorEnv[Any, Any, Any],
         network: nn.Module,
         optimizer: torch.optim.Optimizer,
         config: PPOConfig | None = None,

@@ -88,7 +88,7 @@ class PQN(Agent):
 
     def __init__(
         self,
-        envs: gym.vector.VectorEnv,
+        envs: gym.vector.VectorEnv[Any, Any, Any],
         network: nn.Module,
         optimizer: torch.optim.Optimizer,
         config: PQNConfig | None = None,
