@@ -224,7 +224,10 @@ def typecheck(session: nox.Session) -> None:
     cache = ["--cache-dir", str(Path(session.create_tmp()) / "mypy-cache")]
     sources = [str(ROOT / "packages" / package / "src") for package in PACKAGES]
     scripts = sorted(str(p) for p in (ROOT / "tests" / "typecheck").glob("*.py"))
-    run_shared(session, "mypy", "--strict", *cache, *sources, *scripts)
+    # --strict, but Ray is not in the shared venv (rice-n's RLlib classes subclass Any there) and an
+    # ignore that one version of a stub needs is unused with another
+    lenient = ("--allow-subclassing-any", "--no-warn-unused-ignores")
+    run_shared(session, "mypy", "--strict", *lenient, *cache, *sources, *scripts)
 
 
 @nox.session(venv_backend="none")

@@ -61,7 +61,7 @@ class RiceSingleAgentEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             if np.any(arr < 0) or np.any(arr >= self.batch.layout.nvec):
                 raise ValueError("others: an action level is out of range [0, action_nvec)")
             self._others_fn, self._others = None, np.array(arr, dtype=np.int64)
-        self.observation_space = spaces.Dict(
+        self.observation_space = spaces.Dict(  # type: ignore[assignment]  # gymnasium 1.4: Dict[object]
             {
                 "features": spaces.Box(-np.inf, np.inf, (self.batch.obs_dim,), np.float32),
                 "action_mask": spaces.MultiBinary(self.batch.mask_dim),

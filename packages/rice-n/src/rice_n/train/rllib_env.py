@@ -89,6 +89,6 @@ class RiceMultiAgentEnv(MultiAgentEnv):
         if done:
             summary = {**self.pz.episode_metrics(), "masked_actions": self.masked_taken}
             infos = {agent: {**info, INFO_KEY: summary} for agent, info in infos.items()}
-        terminateds = {**dict.fromkeys(self.agents, done), "__all__": done}
-        truncateds = {**dict.fromkeys(self.agents, False), "__all__": False}
+        terminateds: dict[Any, bool] = {**dict.fromkeys(self.agents, done), "__all__": done}
+        truncateds: dict[Any, bool] = {**dict.fromkeys(self.agents, False), "__all__": False}
         return self._obs(pz_obs), rewards, terminateds, truncateds, infos
