@@ -90,7 +90,7 @@ SCALES = {
     ),
     "default": EvidenceScale(
         "default",
-        rl_steps=6_000,
+        rl_steps=30_000,
         rl_widths=(32, 128),
         rl_lrs=(3e-4, 1e-3, 3e-3),
         rl_sweep_seeds=1,
